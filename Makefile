@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+PYTEST_ARGS ?=
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test venv lint bench i18n lock system-deps clean
+
+## run: set up, migrate, seed demo data and serve the provider at http://127.0.0.1:8000
+run: venv
+	$(BIN)/idp db upgrade
+	$(BIN)/idp demo seed
+	$(BIN)/idp serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+## test: install what the tests need (system packages too, when root) and run the whole suite
+test: venv system-deps
+	$(BIN)/python scripts/i18n.py --check
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+## venv: the Python environment alone (nothing started)
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+## lint: ruff (lint + format check) and mypy
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## i18n: extract UI strings and rebuild the zh catalogue from scripts/zh_catalog.py
+i18n: venv
+	$(BIN)/python scripts/i18n.py
+
+## lock: re-pin the whole dependency tree after changing pyproject.toml
+lock: venv
+	$(BIN)/pip freeze --exclude-editable | grep -v '^pip==' > requirements.lock
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+clean:
+	rm -rf $(VENV) instance test-output .pytest_cache .mypy_cache .ruff_cache

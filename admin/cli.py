@@ -1,0 +1,25 @@
+"""The `idp` console script: Flask's CLI over `app:create_app`, with clean start-up errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask.cli import FlaskGroup
+
+from config import ConfigError
+from idp.store.embedded import EmbeddedRedisError
+
+cli = FlaskGroup(name="idp", add_default_commands=False, add_version_option=False,
+                 load_dotenv=False, help="Unified identity provider administration.")
+
+
+def main() -> None:
+    # A string, not an import: the CLI sits below app.py in the layering.
+    os.environ.setdefault("FLASK_APP", "app:create_app")
+    try:
+        cli.main(prog_name="idp")
+    except (ConfigError, EmbeddedRedisError) as exc:
+        click.echo(f"idp: configuration error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,205 @@
+"""`idp` subcommands: db, serve, person, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from idp import context
+from idp.accounts.models import Person
+from idp.accounts.services import AccountExistsError, InvalidIdentifierError
+from idp.accounts.throttle import account_key
+from idp.audit import record_event
+from idp.crypto.passwords import PasswordRejectedError
+from idp.db import db
+from idp.errors import StoreUnavailableError
+from idp.store import embedded as embedded_redis
+from migrations import runner
+
+DEMO = {"username": "demo", "phone": "17000000001", "password": "lotus-pond-2026",
+        "name": "演示用户"}
+
+
+def _fail(message: str, *, as_json: bool, code: int = 1, **extra: Any) -> None:
+    if as_json:
+        click.echo(json.dumps({"ok": False, "error": message, **extra}, ensure_ascii=False))
+    else:
+        click.echo(f"idp: {message}", err=True)
+    sys.exit(code)
+
+
+def _person_json(person: Person) -> dict[str, Any]:
+    return {"id": person.id, "username": person.username, "name": person.name,
+            "phone": context.accounts().masked_phone(person), "loa": person.loa,
+            "status": person.status, "created_at": person.created_at.isoformat()}
+
+
+# -- db ---------------------------------------------------------------------------------
+@click.group("db", help="Database schema migrations.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Bring the schema up to REVISION (default: the newest)."""
+    try:
+        runner.upgrade(db.engine, revision)
+    except SQLAlchemyError as exc:
+        _fail(f"database unavailable: {exc.__class__.__name__}: {exc.orig or exc}"
+              if hasattr(exc, "orig") else f"database error: {exc}", as_json=False)
+    click.echo(f"database at revision {runner.current(db.engine)}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Take the schema back to REVISION (`base` removes every table)."""
+    runner.downgrade(db.engine, revision)
+    click.echo(f"database at revision {runner.current(db.engine) or 'base'}")
+
+
+@db_group.command("current")
+def db_current() -> None:
+    click.echo(runner.current(db.engine) or "base")
+
+
+# -- serve ------------------------------------------------------------------------------
+def check_ready() -> list[str]:
+    """What keeps the provider from serving, in words an operator can act on."""
+    problems = []
+    try:
+        with db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if runner.current(db.engine) != runner.head():
+            problems.append("the database schema is not current: run `idp db upgrade`")
+    except SQLAlchemyError as exc:
+        problems.append(f"the database does not answer ({exc.__class__.__name__})")
+    try:
+        context.store().ping()
+    except StoreUnavailableError:
+        problems.append(f"Redis does not answer at {context.settings().redis_url}")
+    return problems
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the provider with granian (WSGI), N worker processes."""
+    problems = check_ready()
+    if problems:
+        _fail("cannot start: " + "; ".join(problems), as_json=False, code=2)
+    settings = context.settings()
+    env = dict(os.environ, IDP_INSTANCE_DIR=settings.instance_dir)
+    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
+           "--host", host, "--port", str(port), "--workers", str(workers),
+           "--no-ws", "--log-level", "warning", "app:create_app"]
+    click.echo(f"serving {settings.issuer} on http://{host}:{port} with {workers} workers")
+    proc = subprocess.Popen(cmd, env=env, cwd=Path(__file__).parents[1])  # noqa: S603
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        code = proc.wait()
+    finally:
+        if settings.embedded_redis:
+            embedded_redis.stop(settings.instance_path)
+    sys.exit(code)
+
+
+# -- person -----------------------------------------------------------------------------
+@click.group("person", help="Person accounts.")
+def person_group() -> None:
+    pass
+
+
+@person_group.command("create")
+@click.option("--username", default=None)
+@click.option("--phone", required=True)
+@click.option("--password", default=None, help="`-` reads it from standard input.")
+@click.option("--name", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def person_create(username: str | None, phone: str, password: str | None, name: str | None,
+                  as_json: bool) -> None:
+    """Create a person with a password (counter registration)."""
+    if password is None or password == "-":
+        password = sys.stdin.readline().rstrip("\n") if password == "-" else click.prompt(
+            "Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with db.transaction() as session:
+            person = context.accounts().create_person(
+                session, username=username, phone=phone, password=password, name=name)
+            record_event(session, "admin:person:created", person_id=person.id,
+                         actor="admin:cli", channel="admin")
+    except InvalidIdentifierError as exc:
+        _fail(f"invalid {exc.field}: {exc.rule}", as_json=as_json, field=exc.field, rule=exc.rule)
+    except AccountExistsError as exc:
+        _fail(f"a person with this {exc.field} already exists", as_json=as_json, field=exc.field)
+    except PasswordRejectedError as exc:
+        _fail(f"password refused: {exc.problem}", as_json=as_json, field="password",
+              rule=str(exc.problem))
+    if as_json:
+        click.echo(json.dumps({"ok": True, "person": _person_json(person)}, ensure_ascii=False))
+    else:
+        click.echo(f"created person {person.id} ({person.username or '-'}, "
+                   f"{context.accounts().masked_phone(person)})")
+
+
+@person_group.command("unlock")
+@click.argument("identifier")
+def person_unlock(identifier: str) -> None:
+    """Lift a sign-in block on the account IDENTIFIER (user name or phone)."""
+    person = context.accounts().find_by_login(db.session, identifier)
+    if person is None:
+        _fail("no such person", as_json=False)
+    context.login_throttle().unblock(account_key(person.id, identifier))
+    record_event(db.session, "admin:person:unlocked", person_id=person.id, actor="admin:cli",
+                 channel="admin")
+    db.session.commit()
+    click.echo(f"unlocked {person.id}")
+
+
+# -- demo -------------------------------------------------------------------------------
+@click.group("demo", help="Demonstration data (synthetic).")
+def demo_group() -> None:
+    pass
+
+
+@demo_group.command("seed")
+@click.option("--json", "as_json", is_flag=True)
+def demo_seed(as_json: bool) -> None:
+    """Create the demo person if missing. Idempotent."""
+    accounts = context.accounts()
+    with db.transaction() as session:
+        person = accounts.find_by_login(session, DEMO["username"])
+        created = person is None
+        if person is None:
+            person = accounts.create_person(session, **DEMO)
+            record_event(session, "admin:person:created", person_id=person.id,
+                         actor="admin:demo", channel="admin")
+    summary = {"created": created, "username": DEMO["username"], "password": DEMO["password"],
+               "phone": DEMO["phone"], "login_url": f"{context.settings().issuer}/login"}
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        click.echo(f"demo person {'created' if created else 'present'}: sign in at "
+                   f"{summary['login_url']} as {DEMO['username']} / {DEMO['password']}")
+
+
+def register(app: Flask) -> None:
+    for command in (db_group, serve, person_group, demo_group):
+        app.cli.add_command(command)

@@ -1,0 +1,239 @@
+"""Settings: every knob the provider has, read in one place from `IDP_*` variables and TOML.
+
+Precedence: environment variable > TOML file (`IDP_CONFIG_FILE`) > default. Secrets that
+are not configured are generated once into the instance directory (never into the repo).
+A bad or missing setting raises `ConfigError` naming it; callers turn that into a
+start-up message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it and says what is expected."""
+
+
+def _setting(default: Any, env: str, doc: str, **meta: Any) -> Any:
+    # Secrets stay out of repr() so that logging a Settings object never leaks one.
+    return field(default=default, repr=not meta.get("secret"),
+                 metadata={"env": env, "doc": doc, **meta})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The provider's configuration. Field metadata names the env variable and TOML key."""
+
+    issuer: str = _setting("http://127.0.0.1:8000", "IDP_ISSUER", "public base URL")
+    instance_dir: str = _setting("instance", "IDP_INSTANCE_DIR", "embedded data and secrets")
+    database_url: str = _setting("", "IDP_DATABASE_URL", "SQLAlchemy URL; default SQLite")
+    redis_url: str = _setting("embedded", "IDP_REDIS_URL", "redis://, unix:// or embedded")
+    secret_key: str = _setting("", "IDP_SECRET_KEY", "signs cookies; generated if absent",
+                               secret=True)
+    pii_seal_key: str = _setting("", "IDP_PII_SEAL_KEY", "SM4 key, 32 hex chars", secret=True,
+                                 hex_bytes=16)
+    pii_index_key: str = _setting("", "IDP_PII_INDEX_KEY", "HMAC-SM3 key, 64 hex chars",
+                                  secret=True, hex_bytes=32)
+    password_time_cost: int = _setting(2, "IDP_PASSWORD_TIME_COST", "argon2id iterations",
+                                       minimum=1)
+    password_memory_kib: int = _setting(19456, "IDP_PASSWORD_MEMORY_KIB", "argon2id memory",
+                                        minimum=8192)
+    password_parallelism: int = _setting(1, "IDP_PASSWORD_PARALLELISM", "argon2id lanes",
+                                         minimum=1)
+    session_idle_timeout: int = _setting(1800, "IDP_SESSION_IDLE_TIMEOUT", "seconds",
+                                         minimum=60)
+    session_absolute_timeout: int = _setting(43200, "IDP_SESSION_ABSOLUTE_TIMEOUT", "seconds",
+                                             minimum=300)
+    login_max_failures: int = _setting(20, "IDP_LOGIN_MAX_FAILURES",
+                                       "consecutive failures before an account is blocked",
+                                       minimum=3, maximum=100)
+    login_lockout_seconds: int = _setting(900, "IDP_LOGIN_LOCKOUT_SECONDS", "block length",
+                                          minimum=1)
+    login_address_max_failures: int = _setting(300, "IDP_LOGIN_ADDRESS_MAX_FAILURES",
+                                               "failures per source address per window",
+                                               minimum=10)
+    login_address_window: int = _setting(3600, "IDP_LOGIN_ADDRESS_WINDOW", "seconds",
+                                         minimum=60)
+    trusted_proxies: int = _setting(0, "IDP_TRUSTED_PROXIES",
+                                    "X-Forwarded-For hops to trust", minimum=0, maximum=5)
+    default_locale: str = _setting("zh", "IDP_DEFAULT_LOCALE", "zh or en", choices=("zh", "en"))
+    log_level: str = _setting("INFO", "IDP_LOG_LEVEL", "Python logging level",
+                              choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    source: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def instance_path(self) -> Path:
+        return Path(self.instance_dir).resolve()
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url == "embedded"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"IDP_CONFIG_FILE: {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"IDP_CONFIG_FILE: {path} is not valid TOML ({exc})") from None
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):  # [session] idle_timeout = 1800 -> session_idle_timeout
+            for sub, v in value.items():
+                flat[f"{key}_{sub}"] = v
+        else:
+            flat[key] = value
+    return flat
+
+
+def _coerce(f: Any, raw: Any, origin: str) -> Any:
+    name = f"{origin} ({f.metadata['env']})" if origin != f.metadata["env"] else origin
+    if f.type in ("int", int):
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+        lo, hi = f.metadata.get("minimum"), f.metadata.get("maximum")
+        if lo is not None and value < lo:
+            raise ConfigError(f"{name}: must be at least {lo}, got {value}")
+        if hi is not None and value > hi:
+            raise ConfigError(f"{name}: must be at most {hi}, got {value}")
+        return value
+    value = str(raw).strip()
+    choices = f.metadata.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"{name}: must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _check_issuer(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"IDP_ISSUER: must be an absolute http(s) URL, got {value!r}")
+    if parts.query or parts.fragment or value.endswith("/"):
+        raise ConfigError("IDP_ISSUER: must have no query, fragment or trailing slash")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError("IDP_ISSUER: http is allowed only for loopback hosts; use https")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_database_url(value: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ConfigError(f"IDP_DATABASE_URL: not a database URL: {value!r}") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError("IDP_DATABASE_URL: only sqlite and postgresql are supported")
+
+
+def _check_redis_url(value: str) -> None:
+    if value == "embedded":
+        return
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(
+            f"IDP_REDIS_URL: expected redis://, rediss://, unix:// or 'embedded', got {value!r}"
+        )
+
+
+def _instance_secret(instance: Path, name: str, make: Callable[[], str]) -> str:
+    """Read a generated secret from the instance dir, creating it (mode 0600) the first time."""
+    path = instance / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+    return value
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build Settings from overrides (tests), the environment and the TOML file."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    toml_path = overrides.pop("config_file", None) or environ.get("IDP_CONFIG_FILE")
+    from_toml = _read_toml(toml_path) if toml_path else {}
+    known = {f.name for f in fields(Settings)}
+    for key in list(from_toml) + list(overrides):
+        if key not in known:
+            raise ConfigError(f"unknown setting {key!r} (known: {', '.join(sorted(known))})")
+
+    values: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    for f in fields(Settings):
+        if f.name == "source":
+            continue
+        env = f.metadata["env"]
+        if f.name in overrides:
+            values[f.name], source[f.name] = _coerce(f, overrides[f.name], env), "override"
+        elif env in environ and environ[env] != "":
+            values[f.name], source[f.name] = _coerce(f, environ[env], env), "env"
+        elif f.name in from_toml:
+            values[f.name] = _coerce(f, from_toml[f.name], f"{toml_path}: {f.name}")
+            source[f.name] = "toml"
+
+    instance = Path(values.get("instance_dir", "instance")).resolve()
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"IDP_INSTANCE_DIR: cannot create {instance}: {exc.strerror}") from None
+    values["instance_dir"] = str(instance)
+    values.setdefault("database_url", f"sqlite:///{instance / 'idp.db'}")
+    for f in fields(Settings):
+        nbytes = f.metadata.get("hex_bytes")
+        if f.metadata.get("secret") and not values.get(f.name):
+            size = nbytes or 32
+            values[f.name] = _instance_secret(instance, f.name, lambda n=size: secrets.token_hex(n))
+            source[f.name] = "generated"
+        if nbytes and f.name in values:
+            _check_hex(f.metadata["env"], values[f.name], nbytes)
+
+    settings = Settings(**values, source=source)
+    _check_issuer(settings.issuer)
+    _check_database_url(settings.database_url)
+    _check_redis_url(settings.redis_url)
+    if settings.session_idle_timeout > settings.session_absolute_timeout:
+        raise ConfigError("IDP_SESSION_IDLE_TIMEOUT: must not exceed IDP_SESSION_ABSOLUTE_TIMEOUT")
+    return settings
+
+
+def _check_hex(env: str, value: str, nbytes: int) -> None:
+    try:
+        ok = len(bytes.fromhex(value)) == nbytes
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"{env}: expected {nbytes * 2} hexadecimal characters")

@@ -1,0 +1,1 @@
+"""The OpenID Provider: accounts, sessions, flows, protocol endpoints and web pages."""

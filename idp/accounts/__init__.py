@@ -1,0 +1,1 @@
+"""Persons, their credentials and SSO sessions: the account base every flow builds on."""

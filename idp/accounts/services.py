@@ -1,0 +1,130 @@
+"""Account services: create persons, find them by what they type, set their password.
+
+`Accounts` is built once per app with the password hasher and the PII sealer; every
+method takes the SQLAlchemy session of the caller's unit of work and never commits.
+"""
+
+from __future__ import annotations
+
+import re
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.accounts.models import Credential, Person
+from idp.crypto.passwords import PasswordHasher, check_new_password
+from idp.crypto.pii import PiiSealer, mask_phone
+from idp.db import new_id, utcnow
+
+_PHONE = re.compile(r"1[3-9]\d{9}")
+_USERNAME = re.compile(r"[a-z][a-z0-9_.-]{2,63}")
+
+
+class InvalidIdentifierError(ValueError):
+    """A username or phone number breaks a format rule (`field`, `rule`)."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+class AccountExistsError(Exception):
+    """Another person already holds this username or phone number."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} already registered")
+        self.field = field
+
+
+def normalise_phone(raw: str) -> str:
+    """Mainland mobile numbers: 11 digits from 13x–19x; `+86`, spaces and dashes allowed."""
+    digits = re.sub(r"[\s-]", "", raw)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    if not _PHONE.fullmatch(digits):
+        raise InvalidIdentifierError("phone", "format")
+    return digits
+
+
+def normalise_username(raw: str) -> str:
+    """3–64 characters, a letter first, then letters, digits, `_ . -`; case-insensitive."""
+    name = raw.strip().lower()
+    if not _USERNAME.fullmatch(name):
+        raise InvalidIdentifierError("username", "format")
+    return name
+
+
+class Accounts:
+    def __init__(self, hasher: PasswordHasher, sealer: PiiSealer) -> None:
+        self.hasher = hasher
+        self.sealer = sealer
+
+    # -- lookups ---------------------------------------------------------------------------
+    def find_by_login(self, session: Session, identifier: str) -> Person | None:
+        """The person a sign-in identifier names: a phone number or a username."""
+        identifier = identifier.strip()
+        try:
+            phone = normalise_phone(identifier)
+        except InvalidIdentifierError:
+            phone = None
+        if phone is not None:
+            index = self.sealer.blind_index("phone", phone)
+            return session.scalar(select(Person).where(Person.phone_index == index))
+        return session.scalar(select(Person).where(Person.username == identifier.lower()))
+
+    def phone(self, person: Person) -> str | None:
+        if person.phone_sealed is None:
+            return None
+        return self.sealer.open(person.phone_sealed, f"persons|phone|{person.id}")
+
+    def masked_phone(self, person: Person) -> str | None:
+        phone = self.phone(person)
+        return mask_phone(phone) if phone else None
+
+    # -- changes ---------------------------------------------------------------------------
+    def create_person(
+        self, session: Session, *, phone: str, password: str, username: str | None = None,
+        name: str | None = None,
+    ) -> Person:
+        phone = normalise_phone(phone)
+        username = normalise_username(username) if username else None
+        check_new_password(password, (username, phone))
+        phone_index = self.sealer.blind_index("phone", phone)
+        if session.scalar(select(Person.id).where(Person.phone_index == phone_index)):
+            raise AccountExistsError("phone")
+        if username and session.scalar(select(Person.id).where(Person.username == username)):
+            raise AccountExistsError("username")
+        person = Person(id=new_id(), username=username, name=name, phone_index=phone_index)
+        person.phone_sealed = self.sealer.seal(phone, f"persons|phone|{person.id}")
+        person.credentials.append(Credential(type="password", secret=self.hasher.hash(password)))
+        session.add(person)
+        session.flush()  # surface a unique-constraint race here, inside the caller's unit
+        return person
+
+    def check_password(self, person: Person | None, password: str) -> bool:
+        """Verify; costs the same whether or not the person or their password exists."""
+        credential = person.credential("password") if person is not None else None
+        ok = self.hasher.verify(credential.secret if credential else None, password)
+        return ok and person is not None and person.active
+
+    def upgrade_password_hash(self, person: Person, password: str) -> bool:
+        """After a good sign-in: rehash under the current parameters if they changed."""
+        credential = person.credential("password")
+        if credential is None:
+            return False
+        credential.last_used_at = utcnow()
+        if self.hasher.needs_rehash(credential.secret):
+            credential.secret = self.hasher.hash(password)
+            return True
+        return False
+
+    def set_password(self, person: Person, password: str) -> None:
+        check_new_password(password, (person.username, self.phone(person)))
+        credential = person.credential("password")
+        if credential is None:
+            person.credentials.append(Credential(type="password",
+                                                 secret=self.hasher.hash(password)))
+        else:
+            credential.secret = self.hasher.hash(password)

@@ -1,0 +1,96 @@
+"""Password sign-in: from what the person typed to an SSO session.
+
+    identifier + password
+          |
+          v
+    [throttled?] --yes--> BLOCKED (retry later; no password is checked)
+          | no
+          v
+    [password good?] --no--> FAILED (count it; at the limit the account is blocked)
+          | yes
+          v
+    SIGNED_IN: hash upgraded if needed, failures reset, new SSO session, audit row
+
+Unknown accounts take the same path and the same time as wrong passwords: the person
+sees one generic message either way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from idp import context
+from idp.accounts.models import Person
+from idp.accounts.sessions import SsoSession
+from idp.accounts.throttle import account_key
+from idp.audit import record_event
+from idp.db import db
+from idp.errors import TooManyAttemptsError
+
+PASSWORD_ACR_CAP = 3  # a password alone never proves more than loa:3
+
+
+class Outcome(StrEnum):
+    signed_in = "signed_in"
+    failed = "failed"
+    blocked = "blocked"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: Outcome
+    token: str | None = None
+    session: SsoSession | None = None
+    retry_after: int = 0
+
+
+def acr_for(person: Person, cap: int) -> str:
+    return f"urn:cn:gov:idp:loa:{min(person.loa, cap)}"
+
+
+def sign_in_with_password(
+    identifier: str, password: str, *, channel: str, ip: str | None, user_agent: str | None
+) -> LoginResult:
+    accounts, throttle, session = context.accounts(), context.login_throttle(), db.session
+
+    person = accounts.find_by_login(session, identifier)
+    key = account_key(person.id if person else None, identifier)
+    try:
+        throttle.check(key, ip)
+    except TooManyAttemptsError as blocked:
+        record_event(session, "person:login:blocked", person_id=person and person.id,
+                     channel=channel, ip=ip)
+        session.commit()
+        return LoginResult(Outcome.blocked, retry_after=blocked.retry_after)
+
+    if person is None or not accounts.check_password(person, password):
+        now_blocked = throttle.failed(key, ip)
+        record_event(session, "person:login:failed", person_id=person and person.id,
+                     channel=channel, ip=ip, detail={"reason": "bad_credentials"})
+        if now_blocked:
+            record_event(session, "person:account:locked", person_id=person and person.id,
+                         channel=channel, ip=ip,
+                         detail={"lockout_seconds": throttle.lockout})
+        session.commit()
+        return LoginResult(Outcome.failed)
+
+    accounts.upgrade_password_hash(person, password)
+    throttle.succeeded(key)
+    token, sso = context.sessions().create(
+        person_id=person.id, channel=channel, amr=["pwd"],
+        acr=acr_for(person, PASSWORD_ACR_CAP), ip=ip, user_agent=user_agent,
+    )
+    record_event(session, "person:login:succeeded", person_id=person.id, channel=channel,
+                 session_id=sso.id, ip=ip, detail={"amr": sso.amr, "acr": sso.acr})
+    session.commit()
+    return LoginResult(Outcome.signed_in, token=token, session=sso)
+
+
+def sign_out(sso: SsoSession, *, reason: str = "logout") -> None:
+    """End one SSO session and record it."""
+    ended = context.sessions().end(sso.id)
+    if ended is not None:
+        record_event(db.session, "person:session:ended", person_id=sso.person_id,
+                     channel=sso.channel, session_id=sso.id, detail={"reason": reason})
+        db.session.commit()

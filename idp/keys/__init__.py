@@ -1,0 +1,1 @@
+"""Signing and encryption keys, JWKS and rotation."""

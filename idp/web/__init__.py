@@ -1,0 +1,41 @@
+"""Pages people see: sign-in, sign-out, account centre, error pages; zh-CN first, English."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from flask import Flask, g
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from idp.web import account, errors, pages
+from idp.web.i18n import display_mode, remember_choices, select_locale
+from idp.web.security import apply_cookies_and_headers, load_sso_session
+
+CHINA_TIME = timezone(timedelta(hours=8), "CST")  # no daylight saving since 1991
+
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(account.bp)
+    errors.init_app(app)
+    app.before_request(load_sso_session)
+    app.after_request(apply_cookies_and_headers)
+    app.after_request(remember_choices)
+
+    @app.template_filter("datetime_local")
+    def datetime_local(epoch: int) -> str:
+        return datetime.fromtimestamp(epoch, CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+
+    @app.context_processor
+    def page_context() -> dict[str, object]:
+        from flask_babel import get_locale
+
+        locale = str(get_locale() or "zh")
+        return {"lang": locale, "html_lang": "zh-CN" if locale == "zh" else "en",
+                "mode": display_mode(), "signed_in": g.get("sso") is not None}

@@ -1,0 +1,94 @@
+"""Sign-in and sign-out pages. The form contract (inputs `username`, `password`,
+`csrf_token`) is stable: automation and RP test suites rely on it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from idp import context
+from idp.flows import login
+from idp.web.security import end_sso_cookie, safe_next, start_sso_cookie
+
+bp = Blueprint("web", __name__)
+
+MAX_IDENTIFIER = 128
+
+
+@bp.get("/")
+def home() -> Response:
+    return redirect(url_for("account.overview" if g.sso else "web.login_form"))
+
+
+@bp.get("/login")
+def login_form() -> Response | str:
+    next_url = safe_next(request.args.get("next"))
+    if g.sso is not None and "switch" not in request.args:
+        return redirect(next_url or url_for("account.overview"))
+    return render_template("login.html", next_url=next_url,
+                           username=session.pop("login_username", ""))
+
+
+@bp.post("/login")
+def login_submit() -> Response | tuple[str, int, dict[str, str]]:
+    identifier = request.form.get("username", "").strip()[:MAX_IDENTIFIER]
+    password = request.form.get("password", "")
+    next_url = safe_next(request.form.get("next"))
+    again = redirect(url_for("web.login_form", next=next_url), 303)
+    if not identifier or not password:
+        flash(_("Enter your account and password."), "error")
+        session["login_username"] = identifier
+        return again
+
+    result = login.sign_in_with_password(
+        identifier, password, channel="web", ip=request.remote_addr,
+        user_agent=request.user_agent.string,
+    )
+    if result.outcome is login.Outcome.blocked:
+        minutes = max(1, -(-result.retry_after // 60))
+        message = _("Too many failed attempts. Try again in %(minutes)d minutes, or reset "
+                    "your password.", minutes=minutes)
+        return (render_template("login.html", next_url=next_url, username=identifier,
+                                blocked=message),
+                429, {"Retry-After": str(max(result.retry_after, 1))})
+    if result.outcome is login.Outcome.failed:
+        flash(_("The account or password is incorrect."), "error")
+        session["login_username"] = identifier
+        return again
+
+    assert result.token is not None
+    if g.sso is not None:  # signing in again in this browser replaces the old session
+        login.sign_out(g.sso, reason="replaced")
+    start_sso_cookie(result.token)
+    session.pop("csrf_token", None)  # a new CSRF secret for the signed-in session
+    return redirect(next_url or url_for("account.overview"), 303)
+
+
+@bp.get("/logout")
+def logout_confirm() -> Response | str:
+    if g.sso is None:
+        return redirect(url_for("web.login_form"))
+    return render_template("logout.html")
+
+
+@bp.post("/logout")
+def logout_submit() -> Response:
+    if g.sso is not None:
+        login.sign_out(g.sso)
+        end_sso_cookie()
+        session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("web.login_form"), 303)
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[dict[str, str], int]:
+    """Liveness and readiness for a load balancer: the database and Redis both answer."""
+    from sqlalchemy import text
+
+    from idp.db import db
+
+    db.session.execute(text("SELECT 1"))
+    context.store().ping()
+    return {"status": "ok"}, 200

@@ -1,0 +1,80 @@
+"""Who is signed in (the SSO cookie), security headers on every response, safe redirects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, g, redirect, request, url_for
+
+from idp import context
+
+SSO_COOKIE = "idp_sid"
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+
+def load_sso_session() -> None:
+    g.sso = None
+    if request.endpoint == "static":
+        return
+    token = request.cookies.get(SSO_COOKIE)
+    if token:
+        g.sso = context.sessions().resolve(token)
+        if g.sso is None:
+            g.clear_sso_cookie = True
+
+
+def start_sso_cookie(token: str) -> None:
+    g.new_sso_token = token
+
+
+def end_sso_cookie() -> None:
+    g.clear_sso_cookie = True
+
+
+def apply_cookies_and_headers(response: Response) -> Response:
+    settings = context.settings()
+    token = g.get("new_sso_token")
+    if token:
+        response.set_cookie(SSO_COOKIE, token, httponly=True, samesite="Lax",
+                            secure=settings.secure_cookies, path="/")
+    elif g.get("clear_sso_cookie"):
+        response.delete_cookie(SSO_COOKIE, httponly=True, samesite="Lax",
+                               secure=settings.secure_cookies, path="/")
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if settings.secure_cookies:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint != "static":
+        headers.setdefault("Cache-Control", "no-store")
+        headers.add("Vary", "Cookie")
+    return response
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site paths may be a post-sign-in destination (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 0x20 for c in target):
+        return None
+    return target
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.get("sso") is None:
+            return redirect(url_for("web.login_form", next=request.full_path.rstrip("?")), 303)
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,1 @@
+"""Identity proofing: ID number and credit code rules, assurance levels, organisations."""
