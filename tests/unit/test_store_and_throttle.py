@@ -1,0 +1,74 @@
+"""The artifact store's contract and the sign-in throttle, on a real (embedded) Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from idp.accounts.throttle import LoginThrottle, account_key
+from idp.errors import StoreUnavailableError, TooManyAttemptsError
+from idp.store import ArtifactStore, connect, embedded
+
+
+@pytest.fixture
+def store(short_tmp) -> ArtifactStore:
+    url = embedded.ensure_running(short_tmp)
+    yield connect(url)
+    embedded.stop(short_tmp)
+
+
+def test_every_artifact_has_a_ttl(store):
+    store.upsert("code", "abc", {"v": 1}, ttl=30)
+    assert 0 < store.client.ttl("idp:code:abc") <= 30
+    with pytest.raises(ValueError, match="TTL"):
+        store.upsert("code", "forever", {"v": 1}, ttl=0)
+    store.incr("count", "x", ttl=50)
+    store.index_add("owner", "o", "m", ttl=40)
+    for key in store.client.keys("idp:*"):
+        assert store.client.ttl(key) > 0, key
+
+
+def test_consume_is_single_use(store):
+    store.upsert("code", "abc", {"v": 1}, ttl=30)
+    assert store.consume("code", "abc") == {"v": 1}
+    assert store.consume("code", "abc") is None
+    assert store.find("code", "abc") is None
+
+
+def test_counter_window_starts_at_the_first_event(store):
+    assert [store.incr("c", "k", ttl=100) for _ in range(3)] == [1, 2, 3]
+    store.client.expire("idp:c:k", 5)
+    store.incr("c", "k", ttl=100)
+    assert store.ttl("c", "k") <= 5  # later events do not extend the window
+
+
+def test_unreachable_redis_is_reported_as_unavailable(short_tmp):
+    store = connect(f"unix://{short_tmp}/nothing.sock")
+    with pytest.raises(StoreUnavailableError):
+        store.find("code", "abc")
+
+
+def test_throttle_blocks_at_the_limit_and_again_after_each_failure(store):
+    throttle = LoginThrottle(store, max_failures=3, lockout_seconds=60,
+                             address_max_failures=1000, address_window=60)
+    key = account_key("p1", "alice")
+    for _ in range(2):
+        throttle.check(key, "127.0.0.1")
+        assert not throttle.failed(key, "127.0.0.1")
+    assert throttle.failed(key, "127.0.0.1")
+    with pytest.raises(TooManyAttemptsError) as blocked:
+        throttle.check(key, "127.0.0.1")
+    assert 0 < blocked.value.retry_after <= 60
+    store.destroy("login-lock", key)  # the lockout expires...
+    throttle.check(key, "127.0.0.1")
+    assert throttle.failed(key, "127.0.0.1")  # ...and one more failure blocks again
+
+
+def test_throttle_refuses_more_than_100():
+    with pytest.raises(ValueError, match="100"):
+        LoginThrottle(None, max_failures=101, lockout_seconds=1,  # type: ignore[arg-type]
+                      address_max_failures=10, address_window=60)
+
+
+def test_unknown_identifiers_are_keyed_case_insensitively():
+    assert account_key(None, " Ghost ") == account_key(None, "ghost")
+    assert account_key("p1", "anything") == "p:p1"
