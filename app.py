@@ -27,12 +27,17 @@ WEB = Path(web.__file__).parent
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(config)
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
-    app = Flask("idp", template_folder=WEB / "templates", static_folder=WEB / "static",
-                instance_path=settings.instance_dir)
+    app = Flask(
+        "idp",
+        template_folder=WEB / "templates",
+        static_folder=WEB / "static",
+        instance_path=settings.instance_dir,
+    )
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_NAME="idp_state",
@@ -47,26 +52,33 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         PREFERRED_URL_SCHEME="https" if settings.secure_cookies else "http",
     )
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
-                                x_proto=settings.trusted_proxies,
-                                x_host=settings.trusted_proxies)
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
 
     app.extensions["idp.settings"] = settings
     database.init_app(app, settings.database_url)
     store = ArtifactStore(lambda: redis_client(_redis_url(settings)))
     app.extensions["idp.store"] = store
     app.extensions["idp.accounts"] = Accounts(
-        PasswordHasher(settings.password_time_cost, settings.password_memory_kib,
-                       settings.password_parallelism),
+        PasswordHasher(
+            settings.password_time_cost, settings.password_memory_kib, settings.password_parallelism
+        ),
         PiiSealer(bytes.fromhex(settings.pii_seal_key), bytes.fromhex(settings.pii_index_key)),
     )
     app.extensions["idp.sessions"] = SessionStore(
-        store, settings.session_idle_timeout, settings.session_absolute_timeout)
+        store, settings.session_idle_timeout, settings.session_absolute_timeout
+    )
     app.extensions["idp.throttle"] = LoginThrottle(
-        store, max_failures=settings.login_max_failures,
+        store,
+        max_failures=settings.login_max_failures,
         lockout_seconds=settings.login_lockout_seconds,
         address_max_failures=settings.login_address_max_failures,
-        address_window=settings.login_address_window)
+        address_window=settings.login_address_window,
+    )
 
     web.init_app(app)
     admin.init_app(app)

@@ -11,8 +11,13 @@ from flask.cli import FlaskGroup
 from config import ConfigError
 from idp.store.embedded import EmbeddedRedisError
 
-cli = FlaskGroup(name="idp", add_default_commands=False, add_version_option=False,
-                 load_dotenv=False, help="Unified identity provider administration.")
+cli = FlaskGroup(
+    name="idp",
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+    help="Unified identity provider administration.",
+)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from flask import Flask
@@ -26,11 +26,16 @@ from idp.errors import StoreUnavailableError
 from idp.store import embedded as embedded_redis
 from migrations import runner
 
-DEMO = {"username": "demo", "phone": "17000000001", "password": "lotus-pond-2026",
-        "name": "演示用户"}
+READ_STDIN = "-"
+DEMO = {
+    "username": "demo",
+    "phone": "17000000001",
+    "password": "lotus-pond-2026",
+    "name": "演示用户",
+}
 
 
-def _fail(message: str, *, as_json: bool, code: int = 1, **extra: Any) -> None:
+def _fail(message: str, *, as_json: bool, code: int = 1, **extra: Any) -> NoReturn:
     if as_json:
         click.echo(json.dumps({"ok": False, "error": message, **extra}, ensure_ascii=False))
     else:
@@ -39,9 +44,15 @@ def _fail(message: str, *, as_json: bool, code: int = 1, **extra: Any) -> None:
 
 
 def _person_json(person: Person) -> dict[str, Any]:
-    return {"id": person.id, "username": person.username, "name": person.name,
-            "phone": context.accounts().masked_phone(person), "loa": person.loa,
-            "status": person.status, "created_at": person.created_at.isoformat()}
+    return {
+        "id": person.id,
+        "username": person.username,
+        "name": person.name,
+        "phone": context.accounts().masked_phone(person),
+        "loa": person.loa,
+        "status": person.status,
+        "created_at": person.created_at.isoformat(),
+    }
 
 
 # -- db ---------------------------------------------------------------------------------
@@ -57,8 +68,12 @@ def db_upgrade(revision: str) -> None:
     try:
         runner.upgrade(db.engine, revision)
     except SQLAlchemyError as exc:
-        _fail(f"database unavailable: {exc.__class__.__name__}: {exc.orig or exc}"
-              if hasattr(exc, "orig") else f"database error: {exc}", as_json=False)
+        _fail(
+            f"database unavailable: {exc.__class__.__name__}: {exc.orig or exc}"
+            if hasattr(exc, "orig")
+            else f"database error: {exc}",
+            as_json=False,
+        )
     click.echo(f"database at revision {runner.current(db.engine)}")
 
 
@@ -104,9 +119,24 @@ def serve(host: str, port: int, workers: int) -> None:
         _fail("cannot start: " + "; ".join(problems), as_json=False, code=2)
     settings = context.settings()
     env = dict(os.environ, IDP_INSTANCE_DIR=settings.instance_dir)
-    cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
-           "--host", host, "--port", str(port), "--workers", str(workers),
-           "--no-ws", "--log-level", "warning", "app:create_app"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "app:create_app",
+    ]
     click.echo(f"serving {settings.issuer} on http://{host}:{port} with {workers} workers")
     proc = subprocess.Popen(cmd, env=env, cwd=Path(__file__).parents[1])  # noqa: S603
     signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
@@ -133,30 +163,44 @@ def person_group() -> None:
 @click.option("--password", default=None, help="`-` reads it from standard input.")
 @click.option("--name", default=None)
 @click.option("--json", "as_json", is_flag=True)
-def person_create(username: str | None, phone: str, password: str | None, name: str | None,
-                  as_json: bool) -> None:
+def person_create(
+    username: str | None, phone: str, password: str | None, name: str | None, as_json: bool
+) -> None:
     """Create a person with a password (counter registration)."""
-    if password is None or password == "-":
-        password = sys.stdin.readline().rstrip("\n") if password == "-" else click.prompt(
-            "Password", hide_input=True, confirmation_prompt=True)
+    if password == READ_STDIN:
+        password = sys.stdin.readline().rstrip("\n")
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         with db.transaction() as session:
             person = context.accounts().create_person(
-                session, username=username, phone=phone, password=password, name=name)
-            record_event(session, "admin:person:created", person_id=person.id,
-                         actor="admin:cli", channel="admin")
+                session, username=username, phone=phone, password=password, name=name
+            )
+            record_event(
+                session,
+                "admin:person:created",
+                person_id=person.id,
+                actor="admin:cli",
+                channel="admin",
+            )
     except InvalidIdentifierError as exc:
         _fail(f"invalid {exc.field}: {exc.rule}", as_json=as_json, field=exc.field, rule=exc.rule)
     except AccountExistsError as exc:
         _fail(f"a person with this {exc.field} already exists", as_json=as_json, field=exc.field)
     except PasswordRejectedError as exc:
-        _fail(f"password refused: {exc.problem}", as_json=as_json, field="password",
-              rule=str(exc.problem))
+        _fail(
+            f"password refused: {exc.problem}",
+            as_json=as_json,
+            field="password",
+            rule=str(exc.problem),
+        )
     if as_json:
         click.echo(json.dumps({"ok": True, "person": _person_json(person)}, ensure_ascii=False))
     else:
-        click.echo(f"created person {person.id} ({person.username or '-'}, "
-                   f"{context.accounts().masked_phone(person)})")
+        click.echo(
+            f"created person {person.id} ({person.username or '-'}, "
+            f"{context.accounts().masked_phone(person)})"
+        )
 
 
 @person_group.command("unlock")
@@ -167,8 +211,9 @@ def person_unlock(identifier: str) -> None:
     if person is None:
         _fail("no such person", as_json=False)
     context.login_throttle().unblock(account_key(person.id, identifier))
-    record_event(db.session, "admin:person:unlocked", person_id=person.id, actor="admin:cli",
-                 channel="admin")
+    record_event(
+        db.session, "admin:person:unlocked", person_id=person.id, actor="admin:cli", channel="admin"
+    )
     db.session.commit()
     click.echo(f"unlocked {person.id}")
 
@@ -189,15 +234,27 @@ def demo_seed(as_json: bool) -> None:
         created = person is None
         if person is None:
             person = accounts.create_person(session, **DEMO)
-            record_event(session, "admin:person:created", person_id=person.id,
-                         actor="admin:demo", channel="admin")
-    summary = {"created": created, "username": DEMO["username"], "password": DEMO["password"],
-               "phone": DEMO["phone"], "login_url": f"{context.settings().issuer}/login"}
+            record_event(
+                session,
+                "admin:person:created",
+                person_id=person.id,
+                actor="admin:demo",
+                channel="admin",
+            )
+    summary = {
+        "created": created,
+        "username": DEMO["username"],
+        "password": DEMO["password"],
+        "phone": DEMO["phone"],
+        "login_url": f"{context.settings().issuer}/login",
+    }
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
-        click.echo(f"demo person {'created' if created else 'present'}: sign in at "
-                   f"{summary['login_url']} as {DEMO['username']} / {DEMO['password']}")
+        click.echo(
+            f"demo person {'created' if created else 'present'}: sign in at "
+            f"{summary['login_url']} as {DEMO['username']} / {DEMO['password']}"
+        )
 
 
 def register(app: Flask) -> None:

@@ -14,6 +14,7 @@ import secrets
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,8 +28,9 @@ class ConfigError(Exception):
 
 def _setting(default: Any, env: str, doc: str, **meta: Any) -> Any:
     # Secrets stay out of repr() so that logging a Settings object never leaks one.
-    return field(default=default, repr=not meta.get("secret"),
-                 metadata={"env": env, "doc": doc, **meta})
+    return field(
+        default=default, repr=not meta.get("secret"), metadata={"env": env, "doc": doc, **meta}
+    )
 
 
 @dataclass(frozen=True)
@@ -39,37 +41,50 @@ class Settings:
     instance_dir: str = _setting("instance", "IDP_INSTANCE_DIR", "embedded data and secrets")
     database_url: str = _setting("", "IDP_DATABASE_URL", "SQLAlchemy URL; default SQLite")
     redis_url: str = _setting("embedded", "IDP_REDIS_URL", "redis://, unix:// or embedded")
-    secret_key: str = _setting("", "IDP_SECRET_KEY", "signs cookies; generated if absent",
-                               secret=True)
-    pii_seal_key: str = _setting("", "IDP_PII_SEAL_KEY", "SM4 key, 32 hex chars", secret=True,
-                                 hex_bytes=16)
-    pii_index_key: str = _setting("", "IDP_PII_INDEX_KEY", "HMAC-SM3 key, 64 hex chars",
-                                  secret=True, hex_bytes=32)
-    password_time_cost: int = _setting(2, "IDP_PASSWORD_TIME_COST", "argon2id iterations",
-                                       minimum=1)
-    password_memory_kib: int = _setting(19456, "IDP_PASSWORD_MEMORY_KIB", "argon2id memory",
-                                        minimum=8192)
-    password_parallelism: int = _setting(1, "IDP_PASSWORD_PARALLELISM", "argon2id lanes",
-                                         minimum=1)
-    session_idle_timeout: int = _setting(1800, "IDP_SESSION_IDLE_TIMEOUT", "seconds",
-                                         minimum=60)
-    session_absolute_timeout: int = _setting(43200, "IDP_SESSION_ABSOLUTE_TIMEOUT", "seconds",
-                                             minimum=300)
-    login_max_failures: int = _setting(20, "IDP_LOGIN_MAX_FAILURES",
-                                       "consecutive failures before an account is blocked",
-                                       minimum=3, maximum=100)
-    login_lockout_seconds: int = _setting(900, "IDP_LOGIN_LOCKOUT_SECONDS", "block length",
-                                          minimum=1)
-    login_address_max_failures: int = _setting(300, "IDP_LOGIN_ADDRESS_MAX_FAILURES",
-                                               "failures per source address per window",
-                                               minimum=10)
-    login_address_window: int = _setting(3600, "IDP_LOGIN_ADDRESS_WINDOW", "seconds",
-                                         minimum=60)
-    trusted_proxies: int = _setting(0, "IDP_TRUSTED_PROXIES",
-                                    "X-Forwarded-For hops to trust", minimum=0, maximum=5)
+    secret_key: str = _setting(
+        "", "IDP_SECRET_KEY", "signs cookies; generated if absent", secret=True
+    )
+    pii_seal_key: str = _setting(
+        "", "IDP_PII_SEAL_KEY", "SM4 key, 32 hex chars", secret=True, hex_bytes=16
+    )
+    pii_index_key: str = _setting(
+        "", "IDP_PII_INDEX_KEY", "HMAC-SM3 key, 64 hex chars", secret=True, hex_bytes=32
+    )
+    password_time_cost: int = _setting(
+        2, "IDP_PASSWORD_TIME_COST", "argon2id iterations", minimum=1
+    )
+    password_memory_kib: int = _setting(
+        19456, "IDP_PASSWORD_MEMORY_KIB", "argon2id memory", minimum=8192
+    )
+    password_parallelism: int = _setting(1, "IDP_PASSWORD_PARALLELISM", "argon2id lanes", minimum=1)
+    session_idle_timeout: int = _setting(1800, "IDP_SESSION_IDLE_TIMEOUT", "seconds", minimum=60)
+    session_absolute_timeout: int = _setting(
+        43200, "IDP_SESSION_ABSOLUTE_TIMEOUT", "seconds", minimum=300
+    )
+    login_max_failures: int = _setting(
+        20,
+        "IDP_LOGIN_MAX_FAILURES",
+        "consecutive failures before an account is blocked",
+        minimum=3,
+        maximum=100,
+    )
+    login_lockout_seconds: int = _setting(
+        900, "IDP_LOGIN_LOCKOUT_SECONDS", "block length", minimum=1
+    )
+    login_address_max_failures: int = _setting(
+        300, "IDP_LOGIN_ADDRESS_MAX_FAILURES", "failures per source address per window", minimum=10
+    )
+    login_address_window: int = _setting(3600, "IDP_LOGIN_ADDRESS_WINDOW", "seconds", minimum=60)
+    trusted_proxies: int = _setting(
+        0, "IDP_TRUSTED_PROXIES", "X-Forwarded-For hops to trust", minimum=0, maximum=5
+    )
     default_locale: str = _setting("zh", "IDP_DEFAULT_LOCALE", "zh or en", choices=("zh", "en"))
-    log_level: str = _setting("INFO", "IDP_LOG_LEVEL", "Python logging level",
-                              choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    log_level: str = _setting(
+        "INFO",
+        "IDP_LOG_LEVEL",
+        "Python logging level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+    )
     source: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -116,11 +131,11 @@ def _coerce(f: Any, raw: Any, origin: str) -> Any:
         if hi is not None and value > hi:
             raise ConfigError(f"{name}: must be at most {hi}, got {value}")
         return value
-    value = str(raw).strip()
+    text = str(raw).strip()
     choices = f.metadata.get("choices")
-    if choices and value not in choices:
-        raise ConfigError(f"{name}: must be one of {', '.join(choices)}, got {value!r}")
-    return value
+    if choices and text not in choices:
+        raise ConfigError(f"{name}: must be one of {', '.join(choices)}, got {text!r}")
+    return text
 
 
 def _check_issuer(value: str) -> None:
@@ -216,7 +231,7 @@ def load_settings(
         nbytes = f.metadata.get("hex_bytes")
         if f.metadata.get("secret") and not values.get(f.name):
             size = nbytes or 32
-            values[f.name] = _instance_secret(instance, f.name, lambda n=size: secrets.token_hex(n))
+            values[f.name] = _instance_secret(instance, f.name, partial(secrets.token_hex, size))
             source[f.name] = "generated"
         if nbytes and f.name in values:
             _check_hex(f.metadata["env"], values[f.name], nbytes)

@@ -1,1 +1,2 @@
-"""Adapters to systems we do not own (registries, SMS, directories), each behind a small interface."""
+"""Adapters to systems we do not own (registries, SMS, directories), each behind a
+small interface."""

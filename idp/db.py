@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, MetaData, String, create_engine, event
@@ -76,8 +76,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                         connect_args={"connect_timeout": 5})
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args={"connect_timeout": 5}
+    )
 
 
 class Database:
@@ -112,13 +113,13 @@ class _CurrentDatabase:
 
     @property
     def database(self) -> Database:
-        return current_app.extensions["idp.db"]  # type: ignore[no-any-return]
+        return cast(Database, current_app.extensions["idp.db"])
 
     @property
     def session(self) -> Session:
         if "db_session" not in g:
             g.db_session = self.database.factory()
-        return g.db_session  # type: ignore[no-any-return]
+        return cast(Session, g.db_session)
 
     @property
     def engine(self) -> Engine:

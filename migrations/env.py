@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import idp.accounts.models  # noqa: F401 - registers tables on Base.metadata
+import idp.accounts.models
 import idp.audit.models  # noqa: F401
 from idp.db import Base
 

@@ -13,7 +13,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 sys.path.insert(0, str(Path(__file__).parent))
-from zh_catalog import ZH  # noqa: E402
+from zh_catalog import ZH
 
 ROOT = Path(__file__).parents[1]
 TARGET = ROOT / "idp/web/translations/zh/LC_MESSAGES"
@@ -21,11 +21,27 @@ TARGET = ROOT / "idp/web/translations/zh/LC_MESSAGES"
 
 def build() -> tuple[bytes, bytes, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-             "-k", "_", "-k", "gettext", "--no-location", "--omit-header",
-             "-o", f"{tmp}/messages.pot", "."],
-            cwd=ROOT, check=True, capture_output=True,
+        subprocess.run(  # noqa: S603 - our own interpreter and arguments
+            [
+                sys.executable,
+                "-m",
+                "babel.messages.frontend",
+                "extract",
+                "-F",
+                "babel.cfg",
+                "-k",
+                "_",
+                "-k",
+                "gettext",
+                "--no-location",
+                "--omit-header",
+                "-o",
+                f"{tmp}/messages.pot",
+                ".",
+            ],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
         )
         pot = Path(f"{tmp}/messages.pot").read_bytes()
     catalog = read_po(io.BytesIO(pot), locale="zh_Hans_CN")
@@ -46,7 +62,8 @@ def main() -> int:
     for msgid in missing:
         print(f"untranslated: {msgid!r}", file=sys.stderr)
     if "--check" in sys.argv:
-        current = (TARGET / "messages.po").read_bytes() if (TARGET / "messages.po").exists() else b""
+        po_file = TARGET / "messages.po"
+        current = po_file.read_bytes() if po_file.exists() else b""
         if current != po:
             print("messages.po is out of date: run `make i18n`", file=sys.stderr)
             return 1

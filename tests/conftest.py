@@ -52,8 +52,11 @@ def _environment(backend: str, request: pytest.FixtureRequest, tmp: Path) -> dic
     import redis as redis_lib
 
     redis_lib.Redis.from_url(redis.url).flushdb()
-    return {"instance_dir": str(tmp / "instance"), "redis_url": redis.url,
-            "database_url": pg.create_database(f"t_{uuid.uuid4().hex[:12]}")}
+    return {
+        "instance_dir": str(tmp / "instance"),
+        "redis_url": redis.url,
+        "database_url": pg.create_database(f"t_{uuid.uuid4().hex[:12]}"),
+    }
 
 
 @pytest.fixture(params=["embedded", "servers"])
@@ -62,8 +65,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def make_app(backend: str, request: pytest.FixtureRequest,
-             short_tmp: Path) -> Iterator[Callable[..., Flask]]:
+def make_app(
+    backend: str, request: pytest.FixtureRequest, short_tmp: Path
+) -> Iterator[Callable[..., Flask]]:
     """Build a migrated app on this test's backend; overrides go to load_settings."""
     from app import create_app
     from idp.db import Database

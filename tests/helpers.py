@@ -17,8 +17,9 @@ def csrf_token(client: Any, path: str = "/login") -> str:
 
 def sign_in(client: Any, username: str, password: str, **extra: str) -> Any:
     token = csrf_token(client, "/login?switch=1")  # renders the form even when signed in
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token, **extra})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token, **extra}
+    )
 
 
 def cookie(client: Any, name: str) -> str | None:

@@ -51,9 +51,21 @@ class RedisServer:
     def start(self) -> RedisServer:
         exe = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, proc=self.proc)
         return self
@@ -77,8 +89,7 @@ class PostgresServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self._as_postgres: list[str] = []
         if os.geteuid() == 0:
-            self._as_postgres = ["setpriv", "--reuid=postgres", "--regid=postgres",
-                                 "--init-groups"]
+            self._as_postgres = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
             pw = pwd.getpwnam("postgres")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
 
@@ -88,15 +99,44 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         data = self.dir / "data"
         subprocess.run(
-            [*self._as_postgres, str(PG_BIN / "initdb"), "-D", str(data), "-U", "test",
-             "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                *self._as_postgres,
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "test",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.proc = subprocess.Popen(
-            [*self._as_postgres, str(PG_BIN / "postgres"), "-D", str(data), "-p", str(self.port),
-             "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-             "-c", "full_page_writes=off", "-c", "synchronous_commit=off"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                *self._as_postgres,
+                str(PG_BIN / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.dir),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "synchronous_commit=off",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, proc=self.proc)
         self._wait_ready()
@@ -108,8 +148,9 @@ class PostgresServer:
         deadline = time.monotonic() + 15
         while True:
             try:
-                psycopg.connect(f"host=127.0.0.1 port={self.port} user=test dbname=postgres",
-                                connect_timeout=2).close()
+                psycopg.connect(
+                    f"host=127.0.0.1 port={self.port} user=test dbname=postgres", connect_timeout=2
+                ).close()
                 return
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
@@ -119,8 +160,9 @@ class PostgresServer:
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=test dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=test dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 

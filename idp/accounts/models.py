@@ -49,9 +49,7 @@ class Credential(Base):
     __tablename__ = "credentials"
 
     id: Mapped[uuid_pk]
-    person_id: Mapped[str] = mapped_column(
-        ForeignKey("persons.id", ondelete="CASCADE"), index=True
-    )
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     type: Mapped[str] = mapped_column(String(16))
     secret: Mapped[str] = mapped_column(Text)
     created_at: Mapped[created_at]

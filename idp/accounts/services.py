@@ -7,6 +7,7 @@ method takes the SQLAlchemy session of the caller's unit of work and never commi
 from __future__ import annotations
 
 import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -85,7 +86,12 @@ class Accounts:
 
     # -- changes ---------------------------------------------------------------------------
     def create_person(
-        self, session: Session, *, phone: str, password: str, username: str | None = None,
+        self,
+        session: Session,
+        *,
+        phone: str,
+        password: str,
+        username: str | None = None,
         name: str | None = None,
     ) -> Person:
         phone = normalise_phone(phone)
@@ -124,7 +130,8 @@ class Accounts:
         check_new_password(password, (person.username, self.phone(person)))
         credential = person.credential("password")
         if credential is None:
-            person.credentials.append(Credential(type="password",
-                                                 secret=self.hasher.hash(password)))
+            person.credentials.append(
+                Credential(type="password", secret=self.hasher.hash(password))
+            )
         else:
             credential.secret = self.hasher.hash(password)

@@ -46,13 +46,30 @@ class SessionStore:
     def _ttl(self, sso: SsoSession, now: int) -> int:
         return max(min(self.idle, sso.created_at + self.absolute - now), 1)
 
-    def create(self, *, person_id: str, channel: str, amr: list[str], acr: str,
-               ip: str | None, user_agent: str | None) -> tuple[str, SsoSession]:
+    def create(
+        self,
+        *,
+        person_id: str,
+        channel: str,
+        amr: list[str],
+        acr: str,
+        ip: str | None,
+        user_agent: str | None,
+    ) -> tuple[str, SsoSession]:
         token = secrets.token_urlsafe(32)
         now = int(time.time())
-        sso = SsoSession(id=session_id_for(token), person_id=person_id, channel=channel,
-                         auth_time=now, amr=amr, acr=acr, created_at=now, last_seen=now,
-                         ip=ip, user_agent=(user_agent or "")[:200] or None)
+        sso = SsoSession(
+            id=session_id_for(token),
+            person_id=person_id,
+            channel=channel,
+            auth_time=now,
+            amr=amr,
+            acr=acr,
+            created_at=now,
+            last_seen=now,
+            ip=ip,
+            user_agent=(user_agent or "")[:200] or None,
+        )
         self.store.upsert(KIND, sso.id, asdict(sso), self._ttl(sso, now))
         self.store.index_add(INDEX, person_id, sso.id, self.absolute)
         return token, sso

@@ -24,8 +24,15 @@ def account_key(person_id: str | None, identifier: str) -> str:
 
 
 class LoginThrottle:
-    def __init__(self, store: ArtifactStore, *, max_failures: int, lockout_seconds: int,
-                 address_max_failures: int, address_window: int) -> None:
+    def __init__(
+        self,
+        store: ArtifactStore,
+        *,
+        max_failures: int,
+        lockout_seconds: int,
+        address_max_failures: int,
+        address_window: int,
+    ) -> None:
         if max_failures > 100:
             raise ValueError("NIST SP 800-63B allows at most 100 consecutive failures")
         self.store = store

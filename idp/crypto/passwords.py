@@ -26,8 +26,7 @@ def normalise(password: str) -> str:
 
 class PasswordHasher:
     def __init__(self, time_cost: int, memory_kib: int, parallelism: int) -> None:
-        self._argon2 = _Argon2(time_cost=time_cost, memory_cost=memory_kib,
-                               parallelism=parallelism)
+        self._argon2 = _Argon2(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
         # Verified against when the account is unknown, so both paths cost the same.
         self._dummy = self._argon2.hash("unknown-account-timing-equaliser")
 

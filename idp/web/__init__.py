@@ -37,5 +37,9 @@ def init_app(app: Flask) -> None:
         from flask_babel import get_locale
 
         locale = str(get_locale() or "zh")
-        return {"lang": locale, "html_lang": "zh-CN" if locale == "zh" else "en",
-                "mode": display_mode(), "signed_in": g.get("sso") is not None}
+        return {
+            "lang": locale,
+            "html_lang": "zh-CN" if locale == "zh" else "en",
+            "mode": display_mode(),
+            "signed_in": g.get("sso") is not None,
+        }

@@ -22,10 +22,12 @@ def password_problem_text(problem: PasswordProblem) -> str:
     return {
         PasswordProblem.too_short: _("The password must have at least 8 characters."),
         PasswordProblem.too_long: _("The password is too long (at most 1024 characters)."),
-        PasswordProblem.common: _("This password is too common and easy to guess. "
-                                  "Choose another one."),
-        PasswordProblem.contains_identifier: _("The password must not contain your account "
-                                               "name or phone number."),
+        PasswordProblem.common: _(
+            "This password is too common and easy to guess. Choose another one."
+        ),
+        PasswordProblem.contains_identifier: _(
+            "The password must not contain your account name or phone number."
+        ),
     }[problem]
 
 
@@ -42,8 +44,11 @@ def _current_person() -> Person:
 def overview() -> str:
     person = _current_person()
     return render_template(
-        "account.html", person=person, phone=context.accounts().masked_phone(person),
-        sessions=context.sessions().list_for_person(person.id), current_id=g.sso.id,
+        "account.html",
+        person=person,
+        phone=context.accounts().masked_phone(person),
+        sessions=context.sessions().list_for_person(person.id),
+        current_id=g.sso.id,
     )
 
 
@@ -60,8 +65,13 @@ def change_password() -> Response:
     throttle.check(key, request.remote_addr)
     if not accounts.check_password(person, current):
         throttle.failed(key, request.remote_addr)
-        record_event(db.session, "person:password:change_failed", person_id=person.id,
-                     channel=g.sso.channel, session_id=g.sso.id)
+        record_event(
+            db.session,
+            "person:password:change_failed",
+            person_id=person.id,
+            channel=g.sso.channel,
+            session_id=g.sso.id,
+        )
         db.session.commit()
         flash(_("Your current password is incorrect."), "error")
         return back
@@ -75,14 +85,24 @@ def change_password() -> Response:
         return back
 
     throttle.succeeded(key)
-    record_event(db.session, "person:password:changed", person_id=person.id,
-                 channel=g.sso.channel, session_id=g.sso.id)
+    record_event(
+        db.session,
+        "person:password:changed",
+        person_id=person.id,
+        channel=g.sso.channel,
+        session_id=g.sso.id,
+    )
     db.session.commit()
     ended = context.sessions().end_all_for_person(person.id, keep=g.sso.id)
     for sso in ended:
-        record_event(db.session, "person:session:ended", person_id=person.id,
-                     channel=sso.channel, session_id=sso.id,
-                     detail={"reason": "password_changed"})
+        record_event(
+            db.session,
+            "person:session:ended",
+            person_id=person.id,
+            channel=sso.channel,
+            session_id=sso.id,
+            detail={"reason": "password_changed"},
+        )
     db.session.commit()
     flash(_("Your password has been changed. Your other sessions were signed out."), "info")
     return back
@@ -107,9 +127,14 @@ def end_session(session_id: str) -> Response:
 @login_required
 def end_other_sessions() -> Response:
     for sso in context.sessions().end_all_for_person(g.sso.person_id, keep=g.sso.id):
-        record_event(db.session, "person:session:ended", person_id=sso.person_id,
-                     channel=sso.channel, session_id=sso.id,
-                     detail={"reason": "ended_by_person"})
+        record_event(
+            db.session,
+            "person:session:ended",
+            person_id=sso.person_id,
+            channel=sso.channel,
+            session_id=sso.id,
+            detail={"reason": "ended_by_person"},
+        )
     db.session.commit()
     flash(_("All your other sessions have been ended."), "info")
     return redirect(url_for("account.overview") + "#sessions", 303)

@@ -22,23 +22,36 @@ log = logging.getLogger(__name__)
 
 def _page(status: int, title: str, message: str) -> tuple[str, int, dict[str, str]]:
     headers = {"Retry-After": "30"} if status == 503 else {}
-    return render_template("error.html", title=title, message=message, status=status), \
-        status, headers
+    return (
+        render_template("error.html", title=title, message=message, status=status),
+        status,
+        headers,
+    )
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(_e: CSRFError) -> tuple[str, int, dict[str, str]]:
-        return _page(400, _("This page has expired"),
-                     _("For your security the form could not be accepted. Go back, reload "
-                       "the page and try again."))
+        return _page(
+            400,
+            _("This page has expired"),
+            _(
+                "For your security the form could not be accepted. Go back, reload "
+                "the page and try again."
+            ),
+        )
 
     @app.errorhandler(ServiceUnavailableError)
     def unavailable(e: ServiceUnavailableError) -> tuple[str, int, dict[str, str]]:
         log.error("service unavailable: %s", e.part, exc_info=e.__cause__)
-        return _page(503, _("Service temporarily unavailable"),
-                     _("We cannot complete your request right now. Nothing has been changed. "
-                       "Please try again in a few minutes."))
+        return _page(
+            503,
+            _("Service temporarily unavailable"),
+            _(
+                "We cannot complete your request right now. Nothing has been changed. "
+                "Please try again in a few minutes."
+            ),
+        )
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)
@@ -50,9 +63,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(TooManyAttemptsError)
     def too_many(e: TooManyAttemptsError) -> tuple[str, int, dict[str, str]]:
         body, status, _headers = _page(
-            429, _("Too many attempts"),
-            _("Too many failed attempts. Try again in %(minutes)d minutes.",
-              minutes=max(1, -(-e.retry_after // 60))))
+            429,
+            _("Too many attempts"),
+            _(
+                "Too many failed attempts. Try again in %(minutes)d minutes.",
+                minutes=max(1, -(-e.retry_after // 60)),
+            ),
+        )
         return body, status, {"Retry-After": str(max(e.retry_after, 1))}
 
     @app.errorhandler(IdpError)
@@ -66,14 +83,23 @@ def init_app(app: Flask) -> None:
     def http_error(e: HTTPException) -> tuple[str, int, dict[str, str]]:
         code = e.code or 500
         titles = {
-            400: _("Bad request"), 403: _("Forbidden"), 404: _("Page not found"),
-            405: _("Method not allowed"), 413: _("Request too large"),
+            400: _("Bad request"),
+            403: _("Forbidden"),
+            404: _("Page not found"),
+            405: _("Method not allowed"),
+            413: _("Request too large"),
         }
-        return _page(code, titles.get(code, _("Request refused")),
-                     _("Check the address, or go back to the previous page."))
+        return _page(
+            code,
+            titles.get(code, _("Request refused")),
+            _("Check the address, or go back to the previous page."),
+        )
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception) -> tuple[str, int, dict[str, str]]:
         log.exception("unhandled error", exc_info=e)
-        return _page(500, _("Something went wrong"),
-                     _("An unexpected error occurred. Please try again later."))
+        return _page(
+            500,
+            _("Something went wrong"),
+            _("An unexpected error occurred. Please try again later."),
+        )

@@ -36,6 +36,7 @@ def remember_choices(response: Response) -> Response:
     for attr, name in (("remember_lang", LANG_COOKIE), ("remember_mode", MODE_COOKIE)):
         value = g.get(attr)
         if value:
-            response.set_cookie(name, value, max_age=365 * 86400, httponly=True,
-                                samesite="Lax", secure=secure)
+            response.set_cookie(
+                name, value, max_age=365 * 86400, httponly=True, samesite="Lax", secure=secure
+            )
     return response

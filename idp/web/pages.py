@@ -26,8 +26,9 @@ def login_form() -> Response | str:
     next_url = safe_next(request.args.get("next"))
     if g.sso is not None and "switch" not in request.args:
         return redirect(next_url or url_for("account.overview"))
-    return render_template("login.html", next_url=next_url,
-                           username=session.pop("login_username", ""))
+    return render_template(
+        "login.html", next_url=next_url, username=session.pop("login_username", "")
+    )
 
 
 @bp.post("/login")
@@ -42,16 +43,23 @@ def login_submit() -> Response | tuple[str, int, dict[str, str]]:
         return again
 
     result = login.sign_in_with_password(
-        identifier, password, channel="web", ip=request.remote_addr,
+        identifier,
+        password,
+        channel="web",
+        ip=request.remote_addr,
         user_agent=request.user_agent.string,
     )
     if result.outcome is login.Outcome.blocked:
         minutes = max(1, -(-result.retry_after // 60))
-        message = _("Too many failed attempts. Try again in %(minutes)d minutes, or reset "
-                    "your password.", minutes=minutes)
-        return (render_template("login.html", next_url=next_url, username=identifier,
-                                blocked=message),
-                429, {"Retry-After": str(max(result.retry_after, 1))})
+        message = _(
+            "Too many failed attempts. Try again in %(minutes)d minutes, or reset your password.",
+            minutes=minutes,
+        )
+        return (
+            render_template("login.html", next_url=next_url, username=identifier, blocked=message),
+            429,
+            {"Retry-After": str(max(result.retry_after, 1))},
+        )
     if result.outcome is login.Outcome.failed:
         flash(_("The account or password is incorrect."), "error")
         session["login_username"] = identifier

@@ -13,8 +13,10 @@ from idp import context
 
 SSO_COOKIE = "idp_sid"
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 def load_sso_session() -> None:
@@ -40,11 +42,18 @@ def apply_cookies_and_headers(response: Response) -> Response:
     settings = context.settings()
     token = g.get("new_sso_token")
     if token:
-        response.set_cookie(SSO_COOKIE, token, httponly=True, samesite="Lax",
-                            secure=settings.secure_cookies, path="/")
+        response.set_cookie(
+            SSO_COOKIE,
+            token,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.secure_cookies,
+            path="/",
+        )
     elif g.get("clear_sso_cookie"):
-        response.delete_cookie(SSO_COOKIE, httponly=True, samesite="Lax",
-                               secure=settings.secure_cookies, path="/")
+        response.delete_cookie(
+            SSO_COOKIE, httponly=True, samesite="Lax", secure=settings.secure_cookies, path="/"
+        )
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -20,9 +20,15 @@ NEW_PASSWORD = "lantern-river-9072"
 
 def change_password(client, current: str, new: str, confirm: str | None = None):
     token = csrf_token(client, "/account")
-    return client.post("/account/password", data={
-        "csrf_token": token, "current_password": current, "new_password": new,
-        "confirm_password": new if confirm is None else confirm})
+    return client.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": current,
+            "new_password": new,
+            "confirm_password": new if confirm is None else confirm,
+        },
+    )
 
 
 def session_ids(html: str) -> list[str]:
@@ -44,10 +50,14 @@ def test_password_change_ends_other_sessions_and_old_password_stops_working(app,
     page = here.get("/account").get_data(as_text=True)
     assert "密码已修改" in page
     assert elsewhere.get("/account").status_code == 303  # signed out by the change
-    assert sign_in(app.test_client(), person["username"], person["password"]).headers[
-        "Location"] == "/login"
-    assert sign_in(app.test_client(), person["username"], NEW_PASSWORD).headers[
-        "Location"] == "/account"
+    assert (
+        sign_in(app.test_client(), person["username"], person["password"]).headers["Location"]
+        == "/login"
+    )
+    assert (
+        sign_in(app.test_client(), person["username"], NEW_PASSWORD).headers["Location"]
+        == "/account"
+    )
     assert len(audit(app, "person:password:changed")) == 1
 
 
@@ -55,16 +65,19 @@ def test_wrong_current_password_changes_nothing(app, client, person):
     sign_in(client, person["username"], person["password"])
     change_password(client, "not-my-password", NEW_PASSWORD)
     assert "当前密码不正确" in client.get("/account").get_data(as_text=True)
-    assert sign_in(app.test_client(), person["username"], person["password"]).headers[
-        "Location"] == "/account"
+    assert (
+        sign_in(app.test_client(), person["username"], person["password"]).headers["Location"]
+        == "/account"
+    )
     assert len(audit(app, "person:password:change_failed")) == 1
 
 
 def test_guessing_the_current_password_is_throttled(make_app):
     app = make_app(login_max_failures=3)
     with app.app_context(), db.transaction() as session:
-        context.accounts().create_person(session, username="erin", phone="17000000105",
-                                         password="teapot-harbour-2026")
+        context.accounts().create_person(
+            session, username="erin", phone="17000000105", password="teapot-harbour-2026"
+        )
     client = app.test_client()
     sign_in(client, "erin", "teapot-harbour-2026")
     for n in range(3):
@@ -76,9 +89,12 @@ def test_guessing_the_current_password_is_throttled(make_app):
 
 def test_new_password_rules(client, person):
     sign_in(client, person["username"], person["password"])
-    cases = [("short1", None, "至少需要 8 个字符"), ("password123", None, "过于常见"),
-             ("alice-in-wonderland", None, "不能包含您的用户名"),
-             (NEW_PASSWORD, NEW_PASSWORD + "x", "不一致")]
+    cases = [
+        ("short1", None, "至少需要 8 个字符"),
+        ("password123", None, "过于常见"),
+        ("alice-in-wonderland", None, "不能包含您的用户名"),
+        (NEW_PASSWORD, NEW_PASSWORD + "x", "不一致"),
+    ]
     for new, confirm, message in cases:
         change_password(client, person["password"], new, confirm)
         assert message in client.get("/account").get_data(as_text=True), new
@@ -88,11 +104,12 @@ def test_long_unicode_passwords_are_accepted_untruncated(app, client, person):
     long_password = "长城万里长" * 40 + "-end"  # 204 characters, CJK
     sign_in(client, person["username"], person["password"])
     change_password(client, person["password"], long_password)
-    assert sign_in(app.test_client(), person["username"], long_password).headers[
-        "Location"] == "/account"
+    assert (
+        sign_in(app.test_client(), person["username"], long_password).headers["Location"]
+        == "/account"
+    )
     truncated = long_password[:72]  # bcrypt-style truncation must not sign anyone in
-    assert sign_in(app.test_client(), person["username"], truncated).headers[
-        "Location"] == "/login"
+    assert sign_in(app.test_client(), person["username"], truncated).headers["Location"] == "/login"
 
 
 def test_sessions_list_and_end_another_session(app, person):
@@ -116,22 +133,26 @@ def test_ending_your_own_session_signs_you_out(app, client, person):
     sign_in(client, person["username"], person["password"])
     html = client.get("/account").get_data(as_text=True)
     [mine] = session_ids(html)
-    client.post(f"/account/sessions/{mine}/end", data={"csrf_token": csrf_token(client,
-                                                                                "/account")})
+    client.post(
+        f"/account/sessions/{mine}/end", data={"csrf_token": csrf_token(client, "/account")}
+    )
     assert cookie(client, SSO_COOKIE) is None
     assert client.get("/account").status_code == 303
 
 
 def test_cannot_end_someone_elses_session(app, person):
     with app.app_context(), db.transaction() as session:
-        context.accounts().create_person(session, username="mallory", phone="17000000106",
-                                         password="teapot-harbour-2026")
+        context.accounts().create_person(
+            session, username="mallory", phone="17000000106", password="teapot-harbour-2026"
+        )
     victim, attacker = app.test_client(), app.test_client()
     sign_in(victim, person["username"], person["password"])
     [victim_session] = session_ids(victim.get("/account").get_data(as_text=True))
     sign_in(attacker, "mallory", "teapot-harbour-2026")
-    attacker.post(f"/account/sessions/{victim_session}/end",
-                  data={"csrf_token": csrf_token(attacker, "/account")})
+    attacker.post(
+        f"/account/sessions/{victim_session}/end",
+        data={"csrf_token": csrf_token(attacker, "/account")},
+    )
     assert victim.get("/account").status_code == 200
 
 
@@ -161,8 +182,9 @@ def _shift_clock(monkeypatch, since: float, seconds: int) -> None:
 def test_idle_timeout_ends_the_session(make_app, monkeypatch):
     app = make_app(session_idle_timeout=60)
     with app.app_context(), db.transaction() as session:
-        context.accounts().create_person(session, username="frank", phone="17000000107",
-                                         password="teapot-harbour-2026")
+        context.accounts().create_person(
+            session, username="frank", phone="17000000107", password="teapot-harbour-2026"
+        )
     client = app.test_client()
     sign_in(client, "frank", "teapot-harbour-2026")
     signed_in = time.time()
@@ -175,8 +197,9 @@ def test_idle_timeout_ends_the_session(make_app, monkeypatch):
 def test_absolute_timeout_ends_an_active_session(make_app, monkeypatch):
     app = make_app(session_idle_timeout=300, session_absolute_timeout=600)
     with app.app_context(), db.transaction() as session:
-        context.accounts().create_person(session, username="grace", phone="17000000108",
-                                         password="teapot-harbour-2026")
+        context.accounts().create_person(
+            session, username="grace", phone="17000000108", password="teapot-harbour-2026"
+        )
     client = app.test_client()
     sign_in(client, "grace", "teapot-harbour-2026")
     signed_in = time.time()
@@ -200,8 +223,9 @@ def test_session_record_carries_person_channel_and_assurance(app, client, person
 def test_password_hash_is_upgraded_when_parameters_change(make_app, backend):
     weak = make_app(password_time_cost=1, password_memory_kib=8192)
     with weak.app_context(), db.transaction() as session:
-        context.accounts().create_person(session, username="heidi", phone="17000000109",
-                                         password="teapot-harbour-2026")
+        context.accounts().create_person(
+            session, username="heidi", phone="17000000109", password="teapot-harbour-2026"
+        )
     stronger = make_app(password_time_cost=2, password_memory_kib=8192)
     sign_in(stronger.test_client(), "heidi", "teapot-harbour-2026")
     with stronger.app_context():

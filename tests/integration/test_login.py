@@ -33,8 +33,9 @@ def test_phone_number_works_as_the_account(client, person):
 
 
 def test_post_without_csrf_token_is_refused_and_signs_nobody_in(app, client, person):
-    response = client.post("/login", data={"username": person["username"],
-                                           "password": person["password"]})
+    response = client.post(
+        "/login", data={"username": person["username"], "password": person["password"]}
+    )
     assert response.status_code == 400
     assert "页面已过期" in response.get_data(as_text=True)
     assert cookie(client, SSO_COOKIE) is None
@@ -45,8 +46,10 @@ def test_csrf_token_from_another_browser_is_refused(app, person):
     attacker, victim = app.test_client(), app.test_client()
     token = csrf_token(attacker)
     csrf_token(victim)
-    response = victim.post("/login", data={"username": person["username"],
-                                           "password": person["password"], "csrf_token": token})
+    response = victim.post(
+        "/login",
+        data={"username": person["username"], "password": person["password"], "csrf_token": token},
+    )
     assert response.status_code == 400
     assert cookie(victim, SSO_COOKIE) is None
 
@@ -58,8 +61,10 @@ def test_unknown_user_and_wrong_password_look_the_same(app, person):
     assert wrong.headers["Location"] == unknown.headers["Location"] == "/login"
     assert wrong.get_data() == unknown.get_data()
     messages = []
-    for client, name in ((app.test_client(), person["username"]),
-                         (app.test_client(), "nobody-here")):
+    for client, name in (
+        (app.test_client(), person["username"]),
+        (app.test_client(), "nobody-here"),
+    ):
         sign_in(client, name, "not-the-password")
         html = client.get("/login").get_data(as_text=True)
         messages.append(html.replace(name, "<typed>").split('name="csrf_token" value="')[0])
@@ -73,8 +78,9 @@ def test_account_blocked_after_100_consecutive_failures(make_app):
     from idp import context
 
     with app.app_context(), db.transaction() as session:
-        context.accounts().create_person(session, username="bob", phone="17000000102",
-                                         password="teapot-harbour-2026")
+        context.accounts().create_person(
+            session, username="bob", phone="17000000102", password="teapot-harbour-2026"
+        )
     client = app.test_client()
     for attempt in range(100):
         response = sign_in(client, "bob", f"wrong-{attempt}")
@@ -115,8 +121,9 @@ def test_a_good_sign_in_resets_the_failure_count(make_app):
     from idp import context
 
     with app.app_context(), db.transaction() as session:
-        context.accounts().create_person(session, username="carol", phone="17000000103",
-                                         password="teapot-harbour-2026")
+        context.accounts().create_person(
+            session, username="carol", phone="17000000103", password="teapot-harbour-2026"
+        )
     client = app.test_client()
     for _ in range(2):
         sign_in(client, "carol", "wrong-password")
@@ -151,15 +158,18 @@ def test_secure_cookie_when_issuer_is_https(make_app):
     from idp import context
 
     with app.app_context(), db.transaction() as session:
-        context.accounts().create_person(session, username="dave", phone="17000000104",
-                                         password="teapot-harbour-2026")
+        context.accounts().create_person(
+            session, username="dave", phone="17000000104", password="teapot-harbour-2026"
+        )
     client = app.test_client()
     html = client.get("/login", base_url="https://idp.example.test").get_data(as_text=True)
     token = CSRF.search(html).group(1)
-    response = client.post("/login", base_url="https://idp.example.test",
-                           headers={"Referer": "https://idp.example.test/login"},
-                           data={"username": "dave", "password": "teapot-harbour-2026",
-                                 "csrf_token": token})
+    response = client.post(
+        "/login",
+        base_url="https://idp.example.test",
+        headers={"Referer": "https://idp.example.test/login"},
+        data={"username": "dave", "password": "teapot-harbour-2026", "csrf_token": token},
+    )
     header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(SSO_COOKIE))
     assert "Secure" in header
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
@@ -186,8 +196,9 @@ def test_logout_needs_csrf(app, person):
     assert client.get("/account").status_code == 200
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil",
-                                    "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil", "javascript:alert(1)"]
+)
 def test_next_never_leaves_the_site(client, person, target):
     response = sign_in(client, person["username"], person["password"], next=target)
     assert response.headers["Location"] == "/account"

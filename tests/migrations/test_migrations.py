@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-import idp.accounts.models  # noqa: F401
+import idp.accounts.models
 import idp.audit.models  # noqa: F401
 from idp.db import Base
 from migrations import runner
@@ -24,7 +24,8 @@ def engine(request, tmp_path):
         url = f"sqlite:///{tmp_path / 'm.db'}"
     else:
         url = request.getfixturevalue("postgres_server").create_database(
-            f"m_{uuid.uuid4().hex[:10]}")
+            f"m_{uuid.uuid4().hex[:10]}"
+        )
     eng = create_engine(url)
     yield eng
     eng.dispose()
@@ -32,7 +33,7 @@ def engine(request, tmp_path):
 
 def test_upgrade_downgrade_upgrade(engine):
     runner.upgrade(engine)
-    assert TABLES <= set(inspect(engine).get_table_names())
+    assert set(inspect(engine).get_table_names()) >= TABLES
     assert runner.current(engine) == runner.head()
     runner.downgrade(engine, "base")
     assert not TABLES & set(inspect(engine).get_table_names())
@@ -52,10 +53,13 @@ def test_models_match_the_migrated_schema(engine):
 def test_audit_rows_cannot_be_changed_even_with_raw_sql(engine):
     runner.upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO audit_events (occurred_at, event, actor, detail) "
-                          "VALUES (CURRENT_TIMESTAMP, 'person:login:failed', 'anonymous', '{}')"))
-    for statement in ("UPDATE audit_events SET actor = 'someone-else'",
-                      "DELETE FROM audit_events"):
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (occurred_at, event, actor, detail) "
+                "VALUES (CURRENT_TIMESTAMP, 'person:login:failed', 'anonymous', '{}')"
+            )
+        )
+    for statement in ("UPDATE audit_events SET actor = 'someone-else'", "DELETE FROM audit_events"):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(statement))
     with engine.connect() as conn:

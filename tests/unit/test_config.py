@@ -20,11 +20,14 @@ def test_defaults_are_the_embedded_setup(tmp_path):
 
 def test_environment_beats_toml_beats_default(tmp_path):
     toml = tmp_path / "idp.toml"
-    toml.write_text('issuer = "https://from-toml.example"\n[session]\nidle_timeout = 900\n'
-                    '[login]\nmax_failures = 50\n')
+    toml.write_text(
+        'issuer = "https://from-toml.example"\n[session]\nidle_timeout = 900\n'
+        "[login]\nmax_failures = 50\n"
+    )
     settings = load_settings(
         {"instance_dir": str(tmp_path)},
-        environ={"IDP_CONFIG_FILE": str(toml), "IDP_ISSUER": "https://from-env.example"})
+        environ={"IDP_CONFIG_FILE": str(toml), "IDP_ISSUER": "https://from-env.example"},
+    )
     assert settings.issuer == "https://from-env.example"
     assert settings.session_idle_timeout == 900
     assert settings.login_max_failures == 50
@@ -47,20 +50,23 @@ def test_secrets_never_appear_in_repr(tmp_path):
     assert settings.pii_index_key not in repr(settings)
 
 
-@pytest.mark.parametrize(("env", "named"), [
-    ({"IDP_ISSUER": "ftp://x"}, "IDP_ISSUER"),
-    ({"IDP_ISSUER": "http://idp.example.gov.cn"}, "IDP_ISSUER"),
-    ({"IDP_ISSUER": "https://idp.example/"}, "IDP_ISSUER"),
-    ({"IDP_SESSION_IDLE_TIMEOUT": "abc"}, "IDP_SESSION_IDLE_TIMEOUT"),
-    ({"IDP_LOGIN_MAX_FAILURES": "101"}, "IDP_LOGIN_MAX_FAILURES"),
-    ({"IDP_DATABASE_URL": "mysql://x/y"}, "IDP_DATABASE_URL"),
-    ({"IDP_DATABASE_URL": "not a url"}, "IDP_DATABASE_URL"),
-    ({"IDP_REDIS_URL": "http://x"}, "IDP_REDIS_URL"),
-    ({"IDP_PII_SEAL_KEY": "zz"}, "IDP_PII_SEAL_KEY"),
-    ({"IDP_DEFAULT_LOCALE": "fr"}, "IDP_DEFAULT_LOCALE"),
-    ({"IDP_SESSION_IDLE_TIMEOUT": "90000"}, "IDP_SESSION_IDLE_TIMEOUT"),
-    ({"IDP_CONFIG_FILE": "/nonexistent/idp.toml"}, "IDP_CONFIG_FILE"),
-])
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"IDP_ISSUER": "ftp://x"}, "IDP_ISSUER"),
+        ({"IDP_ISSUER": "http://idp.example.gov.cn"}, "IDP_ISSUER"),
+        ({"IDP_ISSUER": "https://idp.example/"}, "IDP_ISSUER"),
+        ({"IDP_SESSION_IDLE_TIMEOUT": "abc"}, "IDP_SESSION_IDLE_TIMEOUT"),
+        ({"IDP_LOGIN_MAX_FAILURES": "101"}, "IDP_LOGIN_MAX_FAILURES"),
+        ({"IDP_DATABASE_URL": "mysql://x/y"}, "IDP_DATABASE_URL"),
+        ({"IDP_DATABASE_URL": "not a url"}, "IDP_DATABASE_URL"),
+        ({"IDP_REDIS_URL": "http://x"}, "IDP_REDIS_URL"),
+        ({"IDP_PII_SEAL_KEY": "zz"}, "IDP_PII_SEAL_KEY"),
+        ({"IDP_DEFAULT_LOCALE": "fr"}, "IDP_DEFAULT_LOCALE"),
+        ({"IDP_SESSION_IDLE_TIMEOUT": "90000"}, "IDP_SESSION_IDLE_TIMEOUT"),
+        ({"IDP_CONFIG_FILE": "/nonexistent/idp.toml"}, "IDP_CONFIG_FILE"),
+    ],
+)
 def test_bad_settings_name_themselves(tmp_path, env, named):
     with pytest.raises(ConfigError) as raised:
         load_settings({"instance_dir": str(tmp_path)}, environ=env)
@@ -79,7 +85,8 @@ def test_bad_toml_and_unknown_keys_are_named(tmp_path):
 
 
 def test_the_example_production_file_loads(tmp_path):
-    settings = load_settings({"instance_dir": str(tmp_path), "config_file": "config/example.toml"},
-                             environ={})
+    settings = load_settings(
+        {"instance_dir": str(tmp_path), "config_file": "config/example.toml"}, environ={}
+    )
     assert settings.issuer.startswith("https://") and settings.secure_cookies
     assert settings.database_url.startswith("postgresql")

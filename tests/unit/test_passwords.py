@@ -40,28 +40,34 @@ def test_parameter_change_asks_for_rehash():
     assert PasswordHasher(time_cost=2, memory_kib=8192, parallelism=1).needs_rehash(stored)
 
 
-@pytest.mark.parametrize(("password", "problem"), [
-    ("1234567", PasswordProblem.too_short),
-    ("密码太短了", PasswordProblem.too_short),
-    ("x" * 1025, PasswordProblem.too_long),
-    ("password", PasswordProblem.common),
-    ("PassWord123", PasswordProblem.common),
-    ("woaini1314", PasswordProblem.common),
-    ("1qaz2wsx", PasswordProblem.common),
-    ("alice-rocks-2026", PasswordProblem.contains_identifier),
-    ("my17000000101pw", PasswordProblem.contains_identifier),
-])
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("1234567", PasswordProblem.too_short),
+        ("密码太短了", PasswordProblem.too_short),
+        ("x" * 1025, PasswordProblem.too_long),
+        ("password", PasswordProblem.common),
+        ("PassWord123", PasswordProblem.common),
+        ("woaini1314", PasswordProblem.common),
+        ("1qaz2wsx", PasswordProblem.common),
+        ("alice-rocks-2026", PasswordProblem.contains_identifier),
+        ("my17000000101pw", PasswordProblem.contains_identifier),
+    ],
+)
 def test_refused_passwords_say_why(password, problem):
     with pytest.raises(PasswordRejectedError) as refused:
         check_new_password(password, ("alice", "17000000101"))
     assert refused.value.problem is problem
 
 
-@pytest.mark.parametrize("password", [
-    "abcdefgh",  # no composition rules: eight lower-case letters are fine if not common
-    "长城长城长城长城",
-    "correct horse battery staple",
-    "x" * 1024,
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "abcdefgh",  # no composition rules: eight lower-case letters are fine if not common
+        "长城长城长城长城",
+        "correct horse battery staple",
+        "x" * 1024,
+    ],
+)
 def test_accepted_passwords(password):
     check_new_password(password, ("alice", "17000000101"))

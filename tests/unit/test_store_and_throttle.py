@@ -48,8 +48,9 @@ def test_unreachable_redis_is_reported_as_unavailable(short_tmp):
 
 
 def test_throttle_blocks_at_the_limit_and_again_after_each_failure(store):
-    throttle = LoginThrottle(store, max_failures=3, lockout_seconds=60,
-                             address_max_failures=1000, address_window=60)
+    throttle = LoginThrottle(
+        store, max_failures=3, lockout_seconds=60, address_max_failures=1000, address_window=60
+    )
     key = account_key("p1", "alice")
     for _ in range(2):
         throttle.check(key, "127.0.0.1")
@@ -65,8 +66,13 @@ def test_throttle_blocks_at_the_limit_and_again_after_each_failure(store):
 
 def test_throttle_refuses_more_than_100():
     with pytest.raises(ValueError, match="100"):
-        LoginThrottle(None, max_failures=101, lockout_seconds=1,  # type: ignore[arg-type]
-                      address_max_failures=10, address_window=60)
+        LoginThrottle(
+            None,
+            max_failures=101,
+            lockout_seconds=1,  # type: ignore[arg-type]
+            address_max_failures=10,
+            address_window=60,
+        )
 
 
 def test_unknown_identifiers_are_keyed_case_insensitively():
