@@ -134,6 +134,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
            "--host", host, "--port", str(port), "--workers", str(workers),
            "--blocking-threads", str(threads), "--backpressure", str(threads * 4),
+           # a worker still starting ignores SIGTERM; without this stop can hang forever
+           "--workers-kill-timeout", "10",
            "--no-ws", "--log-level", "warning", "app:create_app"]  # fmt: skip
     click.echo(f"serving {settings.issuer} on http://{host}:{port} with {workers} workers")
     proc = subprocess.Popen(cmd, env=env, cwd=Path(__file__).parents[1])  # noqa: S603

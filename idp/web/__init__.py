@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
 
-from flask import Flask, g
+from flask import Flask, g, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
@@ -27,6 +28,13 @@ def init_app(app: Flask) -> None:
     app.before_request(load_sso_session)
     app.after_request(apply_cookies_and_headers)
     app.after_request(remember_choices)
+
+    @app.template_global()
+    def with_arg(name: str, value: str) -> str:
+        """This page's URL with one query argument changed (keeps `next` and the rest)."""
+        args = request.args.to_dict(flat=False)
+        args[name] = [value]
+        return f"{request.path}?{urlencode(args, doseq=True)}"
 
     @app.template_filter("datetime_local")
     def datetime_local(epoch: int) -> str:

@@ -230,3 +230,10 @@ def test_chinese_is_the_default_and_accept_language_is_honoured(app):
     assert "登录" in app.test_client().get("/login").get_data(as_text=True)
     html = app.test_client().get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
     assert "Password" in html.get_data(as_text=True)
+
+
+def test_switching_language_keeps_where_the_person_was_going(client):
+    html = client.get("/login?next=/account%23sessions").get_data(as_text=True)
+    assert 'href="/login?next=%2Faccount%23sessions&amp;lang=en"' in html
+    html = client.get("/login?next=/account%23sessions&lang=en").get_data(as_text=True)
+    assert 'name="next" value="/account#sessions"' in html
