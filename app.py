@@ -19,6 +19,9 @@ from idp.accounts.sessions import SessionStore
 from idp.accounts.throttle import LoginThrottle
 from idp.crypto.passwords import PasswordHasher
 from idp.crypto.pii import PiiSealer
+from idp.keys import init_app as init_keys
+from idp.oidc import endpoints as oidc_endpoints
+from idp.oidc import server as oidc_server
 from idp.store import ArtifactStore, redis_client
 from idp.store import embedded as embedded_redis
 
@@ -80,7 +83,13 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         address_window=settings.login_address_window,
     )
 
+    keys = init_keys(app, settings)
+    oidc_server.init_app(
+        app, settings, keys=keys, store=store, accounts=app.extensions["idp.accounts"]
+    )
     web.init_app(app)
+    web.csrf.exempt(oidc_endpoints.bp)  # RPs authenticate themselves; no browser forms
+    app.register_blueprint(oidc_endpoints.bp)
     admin.init_app(app)
     return app
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 from flask.cli import FlaskGroup
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from config import ConfigError
 from idp.store.embedded import EmbeddedRedisError
@@ -28,3 +29,6 @@ def main() -> None:
     except (ConfigError, EmbeddedRedisError) as exc:
         click.echo(f"idp: configuration error: {exc}", err=True)
         sys.exit(2)
+    except (OperationalError, InterfaceError) as exc:
+        click.echo(f"idp: database unavailable: {exc.orig or exc}", err=True)
+        sys.exit(1)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -74,6 +74,7 @@ def db_upgrade(revision: str) -> None:
             else f"database error: {exc}",
             as_json=False,
         )
+    current_app.extensions["idp.keys"].ensure_keys()  # first start: RS256 + ES256 keys
     click.echo(f"database at revision {runner.current(db.engine)}")
 
 
@@ -127,6 +128,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     """
     problems = check_ready()
     if problems:
+        if context.settings().embedded_redis:  # check_ready started it; leave nothing behind
+            embedded_redis.stop(context.settings().instance_path)
         _fail("cannot start: " + "; ".join(problems), as_json=False, code=2)
     settings = context.settings()
     env = dict(os.environ, IDP_INSTANCE_DIR=settings.instance_dir)
@@ -144,7 +147,11 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         code = proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
-        code = proc.wait()
+        try:
+            code = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
     finally:
         if settings.embedded_redis:
             embedded_redis.stop(settings.instance_path)
@@ -241,7 +248,9 @@ def demo_seed(as_json: bool) -> None:
                 actor="admin:demo",
                 channel="admin",
             )
+    demo_rp = _seed_demo_rp()
     summary = {
+        "demo_rp": demo_rp,
         "created": created,
         "username": DEMO["username"],
         "password": DEMO["password"],
@@ -257,6 +266,47 @@ def demo_seed(as_json: bool) -> None:
         )
 
 
+DEMO_RP = {
+    "client_id": "demo-rp",
+    "name": "演示应用（社保查询）",
+    "redirect_uris": ["http://127.0.0.1:8001/callback"],
+    "post_logout_redirect_uris": ["http://127.0.0.1:8001/"],
+    "grant_types": ["authorization_code", "refresh_token"],
+    "scopes": ["openid", "profile", "phone", "offline_access"],
+}
+
+
+def _seed_demo_rp() -> str:
+    """Register the demo relying party and hand it its secret through the instance dir."""
+    from idp.oidc.clients import create_client
+    from idp.oidc.models import Client
+
+    settings = context.settings()
+    target = settings.instance_path / "demo_rp.json"
+    with db.transaction() as session:
+        existing = session.get(Client, DEMO_RP["client_id"])
+        if existing is not None and target.exists():
+            return "present"
+        if existing is not None:  # secret lost with an old instance dir: start over
+            session.delete(existing)
+            session.flush()
+        new = create_client(session, **DEMO_RP)  # type: ignore[arg-type]
+    target.write_text(
+        json.dumps(
+            {
+                "issuer": settings.issuer,
+                "client_id": new.client.client_id,
+                "client_secret": new.secret,
+            }
+        )
+    )
+    target.chmod(0o600)
+    return "created"
+
+
 def register(app: Flask) -> None:
-    for command in (db_group, serve, person_group, demo_group):
+    from admin.clients_cli import client_group
+    from admin.keys_cli import keys_group
+
+    for command in (db_group, serve, person_group, demo_group, keys_group, client_group):
         app.cli.add_command(command)

@@ -50,6 +50,26 @@ class Settings:
     pii_index_key: str = _setting(
         "", "IDP_PII_INDEX_KEY", "HMAC-SM3 key, 64 hex chars", secret=True, hex_bytes=32
     )
+    key_encryption_key: str = _setting(
+        "",
+        "IDP_KEY_ENCRYPTION_KEY",
+        "SM4 key sealing signing keys at rest, 32 hex chars",
+        secret=True,
+        hex_bytes=16,
+    )
+    subject_salt: str = _setting(
+        "", "IDP_SUBJECT_SALT", "salt of pairwise subject identifiers", secret=True
+    )
+    access_token_ttl: int = _setting(
+        600, "IDP_ACCESS_TOKEN_TTL", "seconds an access token lives", minimum=60, maximum=86400
+    )
+    id_token_ttl: int = _setting(600, "IDP_ID_TOKEN_TTL", "seconds", minimum=60, maximum=86400)
+    refresh_token_ttl: int = _setting(
+        2592000, "IDP_REFRESH_TOKEN_TTL", "absolute refresh lifetime, seconds", minimum=300
+    )
+    authorization_code_ttl: int = _setting(
+        60, "IDP_AUTHORIZATION_CODE_TTL", "seconds", minimum=10, maximum=600
+    )
     password_time_cost: int = _setting(
         2, "IDP_PASSWORD_TIME_COST", "argon2id iterations", minimum=1
     )

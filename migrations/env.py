@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 import idp.accounts.models
-import idp.audit.models  # noqa: F401
+import idp.audit.models
+import idp.keys.models  # noqa: F401
+import idp.oidc.models  # noqa: F401
 from idp.db import Base
 
 connection = context.config.attributes.get("connection")

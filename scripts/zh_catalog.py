@@ -2,6 +2,32 @@
 writes them with these translations to idp/web/translations/zh/LC_MESSAGES/messages.po."""
 
 ZH = {
+    # OpenID Connect pages
+    "The request cannot be completed": "无法完成该请求",
+    "The service that sent you here made a request we cannot accept (%(error)s: %(description)s). Go back to the service and try again.":
+        "将您引导至此的应用发出的请求无法被接受（%(error)s：%(description)s）。请返回该应用后重试。",
+    "Sign-out request refused": "退出请求被拒绝",
+    "Allow access": "授权确认",
+    "%(name)s asks to use your account": "“%(name)s”请求使用您的账号",
+    "If you allow it, this service will receive:": "同意后，该应用将获得：",
+    "An identifier for you, used only by this service": "仅供该应用使用的用户标识",
+    "Access while you are signed out, until you revoke it": "在您退出登录后继续访问，直至您撤销授权",
+    "You can withdraw this at any time in your account centre.": "您可以随时在个人中心撤销授权。",
+    "Allow": "同意",
+    "Deny": "拒绝",
+    "%(name)s asks to sign you out of the unified identity platform.": "“%(name)s”请求您退出统一身份认证平台。",
+    "Signed out": "已退出",
+    "Sign in again": "重新登录",
+    "Connected services": "已授权的应用",
+    "You have not allowed any service to use your account.": "您尚未授权任何应用使用您的账号。",
+    "Service": "应用",
+    "Allowed": "授权内容",
+    "Since": "授权时间",
+    "Withdraw": "撤销授权",
+    "Access for %(name)s has been withdrawn.": "已撤销“%(name)s”的授权。",
+    "Whether the mobile number is verified": "手机号码是否已验证",
+    "When your profile last changed": "资料更新时间",
+    "Authentication level and method": "认证等级与方式",
     "The password must have at least 8 characters.": "密码至少需要 8 个字符。",
     "The password is too long (at most 1024 characters).": "密码过长（最多 1024 个字符）。",
     "This password is too common and easy to guess. Choose another one.": "该密码过于常见，容易被猜中，请换一个。",

@@ -82,6 +82,7 @@ def make_app(
         app.config["TESTING"] = True
         database: Database = app.extensions["idp.db"]
         runner.upgrade(database.engine)
+        app.extensions["idp.keys"].ensure_keys()
         built.append(app)
         return app
 

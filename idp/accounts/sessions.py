@@ -107,10 +107,3 @@ class SessionStore:
         sso = SsoSession(**data)
         self.store.index_remove(INDEX, sso.person_id, sso.id)
         return sso
-
-    def end_all_for_person(self, person_id: str, keep: str | None = None) -> list[SsoSession]:
-        ended = []
-        for sso in self.list_for_person(person_id):
-            if sso.id != keep and self.end(sso.id) is not None:
-                ended.append(sso)
-        return ended

@@ -8,19 +8,13 @@ lets us look a value up by equality without decrypting anything.
 from __future__ import annotations
 
 import hmac
-import os
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-_NONCE = 12
-_TAG = 16
-_VERSION = b"\x01"
+from idp.crypto.sealing import SealError, open_sealed, seal
 
-
-class SealError(Exception):
-    """The sealed value is damaged, or was moved from where it was sealed."""
+__all__ = ["PiiSealer", "SealError", "mask_id_number", "mask_phone"]
 
 
 class PiiSealer:
@@ -31,21 +25,13 @@ class PiiSealer:
         self._index_key = index_key
 
     def seal(self, value: str, place: str) -> bytes:
-        nonce = os.urandom(_NONCE)
-        enc = Cipher(algorithms.SM4(self._seal_key), modes.GCM(nonce)).encryptor()
-        enc.authenticate_additional_data(place.encode())
-        body = enc.update(value.encode()) + enc.finalize()
-        return _VERSION + nonce + body + enc.tag
+        return seal(self._seal_key, value.encode(), place)
 
     def open(self, sealed: bytes, place: str) -> str:
-        if len(sealed) < 1 + _NONCE + _TAG or sealed[:1] != _VERSION:
-            raise SealError("not a sealed value")
-        nonce, body, tag = sealed[1 : 1 + _NONCE], sealed[1 + _NONCE : -_TAG], sealed[-_TAG:]
-        dec = Cipher(algorithms.SM4(self._seal_key), modes.GCM(nonce, tag)).decryptor()
-        dec.authenticate_additional_data(place.encode())
+        plaintext = open_sealed(self._seal_key, sealed, place)
         try:
-            return (dec.update(body) + dec.finalize()).decode()
-        except Exception as exc:  # InvalidTag: wrong key, wrong place or tampered bytes
+            return plaintext.decode()
+        except UnicodeDecodeError as exc:
             raise SealError("sealed value does not open here") from exc
 
     def blind_index(self, kind: str, value: str) -> str:

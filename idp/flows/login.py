@@ -107,18 +107,3 @@ def sign_in_with_password(
     )
     session.commit()
     return LoginResult(Outcome.signed_in, token=token, session=sso)
-
-
-def sign_out(sso: SsoSession, *, reason: str = "logout") -> None:
-    """End one SSO session and record it."""
-    ended = context.sessions().end(sso.id)
-    if ended is not None:
-        record_event(
-            db.session,
-            "person:session:ended",
-            person_id=sso.person_id,
-            channel=sso.channel,
-            session_id=sso.id,
-            detail={"reason": reason},
-        )
-        db.session.commit()

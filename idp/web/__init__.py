@@ -7,9 +7,10 @@ from urllib.parse import urlencode
 
 from flask import Flask, g, request
 from flask_babel import Babel
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 
-from idp.web import account, errors, pages
+from idp.web import account, authorize, errors, pages
 from idp.web.i18n import display_mode, remember_choices, select_locale
 from idp.web.security import apply_cookies_and_headers, load_sso_session
 
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(authorize.bp)
     errors.init_app(app)
     app.before_request(load_sso_session)
     app.after_request(apply_cookies_and_headers)
@@ -35,6 +37,21 @@ def init_app(app: Flask) -> None:
         args = request.args.to_dict(flat=False)
         args[name] = [value]
         return f"{request.path}?{urlencode(args, doseq=True)}"
+
+    @app.template_global()
+    def claim_label(claim: str) -> str:
+        """What a claim means, in the person's language (consent page, account centre)."""
+        labels = {
+            "name": _("Name"),
+            "preferred_username": _("User name"),
+            "phone_number": _("Mobile number"),
+            "phone_number_verified": _("Whether the mobile number is verified"),
+            "updated_at": _("When your profile last changed"),
+            "acr": _("Authentication level and method"),
+            "amr": _("Authentication level and method"),
+            "auth_time": _("Authentication level and method"),
+        }
+        return str(labels.get(claim, claim))
 
     @app.template_filter("datetime_local")
     def datetime_local(epoch: int) -> str:

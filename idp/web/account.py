@@ -12,7 +12,7 @@ from idp.accounts.throttle import account_key
 from idp.audit import record_event
 from idp.crypto.passwords import PasswordProblem, PasswordRejectedError
 from idp.db import db
-from idp.flows import login
+from idp.flows import logout
 from idp.web.security import end_sso_cookie, login_required
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -34,7 +34,7 @@ def password_problem_text(problem: PasswordProblem) -> str:
 def _current_person() -> Person:
     person = db.session.get(Person, g.sso.person_id)
     if person is None or not person.active:
-        login.sign_out(g.sso, reason="account_inactive")
+        logout.sign_out(g.sso, reason="account_inactive")
         abort(403)
     return person
 
@@ -93,17 +93,7 @@ def change_password() -> Response:
         session_id=g.sso.id,
     )
     db.session.commit()
-    ended = context.sessions().end_all_for_person(person.id, keep=g.sso.id)
-    for sso in ended:
-        record_event(
-            db.session,
-            "person:session:ended",
-            person_id=person.id,
-            channel=sso.channel,
-            session_id=sso.id,
-            detail={"reason": "password_changed"},
-        )
-    db.session.commit()
+    logout.sign_out_others(person.id, keep=g.sso.id, reason="password_changed")
     flash(_("Your password has been changed. Your other sessions were signed out."), "info")
     return back
 
@@ -115,7 +105,7 @@ def end_session(session_id: str) -> Response:
     if sso is None or sso.person_id != g.sso.person_id:
         flash(_("That session has already ended."), "info")
         return redirect(url_for("account.overview") + "#sessions", 303)
-    login.sign_out(sso, reason="ended_by_person")
+    logout.sign_out(sso, reason="ended_by_person")
     if sso.id == g.sso.id:
         end_sso_cookie()
         return redirect(url_for("web.login_form"), 303)
@@ -126,15 +116,6 @@ def end_session(session_id: str) -> Response:
 @bp.post("/sessions/end-others")
 @login_required
 def end_other_sessions() -> Response:
-    for sso in context.sessions().end_all_for_person(g.sso.person_id, keep=g.sso.id):
-        record_event(
-            db.session,
-            "person:session:ended",
-            person_id=sso.person_id,
-            channel=sso.channel,
-            session_id=sso.id,
-            detail={"reason": "ended_by_person"},
-        )
-    db.session.commit()
+    logout.sign_out_others(g.sso.person_id, keep=g.sso.id, reason="ended_by_person")
     flash(_("All your other sessions have been ended."), "info")
     return redirect(url_for("account.overview") + "#sessions", 303)

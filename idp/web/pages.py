@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from sqlalchemy import text
 from werkzeug.wrappers import Response
 
 from idp import context
-from idp.flows import login
+from idp.db import db
+from idp.flows import login, logout
 from idp.web.security import end_sso_cookie, safe_next, start_sso_cookie
 
 bp = Blueprint("web", __name__)
@@ -24,6 +26,7 @@ def home() -> Response:
 @bp.get("/login")
 def login_form() -> Response | str:
     next_url = safe_next(request.args.get("next"))
+    _check_parts_answer()  # say "unavailable" now, not after the person typed a password
     if g.sso is not None and "switch" not in request.args:
         return redirect(next_url or url_for("account.overview"))
     return render_template(
@@ -67,7 +70,7 @@ def login_submit() -> Response | tuple[str, int, dict[str, str]]:
 
     assert result.token is not None
     if g.sso is not None:  # signing in again in this browser replaces the old session
-        login.sign_out(g.sso, reason="replaced")
+        logout.sign_out(g.sso, reason="replaced")
     start_sso_cookie(result.token)
     session.pop("csrf_token", None)  # a new CSRF secret for the signed-in session
     return redirect(next_url or url_for("account.overview"), 303)
@@ -83,20 +86,20 @@ def logout_confirm() -> Response | str:
 @bp.post("/logout")
 def logout_submit() -> Response:
     if g.sso is not None:
-        login.sign_out(g.sso)
+        logout.sign_out(g.sso)
         end_sso_cookie()
         session.clear()
     flash(_("You have signed out."), "info")
     return redirect(url_for("web.login_form"), 303)
 
 
+def _check_parts_answer() -> None:
+    db.session.execute(text("SELECT 1"))
+    context.store().ping()
+
+
 @bp.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
     """Liveness and readiness for a load balancer: the database and Redis both answer."""
-    from sqlalchemy import text
-
-    from idp.db import db
-
-    db.session.execute(text("SELECT 1"))
-    context.store().ping()
+    _check_parts_answer()
     return {"status": "ok"}, 200

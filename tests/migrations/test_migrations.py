@@ -11,11 +11,13 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 import idp.accounts.models
-import idp.audit.models  # noqa: F401
+import idp.audit.models
+import idp.keys.models
+import idp.oidc.models  # noqa: F401
 from idp.db import Base
 from migrations import runner
 
-TABLES = {"persons", "credentials", "audit_events"}
+TABLES = {"persons", "credentials", "audit_events", "signing_keys", "clients", "consents"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,0 +1,151 @@
+"""`idp client create | list`: register relying parties from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from idp.audit import record_event
+from idp.db import db
+from idp.oidc.clients import (
+    ACCESS_TOKEN_ALGS,
+    AUTH_METHODS,
+    GRANT_TYPES,
+    ID_TOKEN_ALGS,
+    SUBJECT_TYPES,
+    ClientMetadataError,
+    create_client,
+    list_clients,
+)
+from idp.oidc.models import Client
+
+
+def client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "client_id": client.client_id,
+        "client_name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "grant_types": client.grant_types,
+        "scope": " ".join(client.scopes),
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "subject_type": client.subject_type,
+        "sector_identifier": client.sector_identifier,
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "access_token_signed_alg": client.access_token_signed_alg,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "first_party": client.first_party,
+    }
+    if secret is not None:
+        body["client_secret"] = secret
+    return body
+
+
+@click.group("client", help="Relying parties (OpenID Connect clients).")
+def client_group() -> None:
+    pass
+
+
+@client_group.command("create")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(GRANT_TYPES))
+@click.option("--scope", "scopes", multiple=True)
+@click.option(
+    "--token-endpoint-auth-method",
+    type=click.Choice(AUTH_METHODS),
+    default="client_secret_basic",
+    show_default=True,
+)
+@click.option(
+    "--subject-type", type=click.Choice(SUBJECT_TYPES), default="pairwise", show_default=True
+)
+@click.option("--sector", "sector_identifier", default=None)
+@click.option(
+    "--id-token-signed-response-alg",
+    type=click.Choice(ID_TOKEN_ALGS),
+    default="RS256",
+    show_default=True,
+)
+@click.option(
+    "--access-token-signed-alg",
+    type=click.Choice(ACCESS_TOKEN_ALGS),
+    default="ES256",
+    show_default=True,
+)
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
+@click.option("--backchannel-logout-uri", default=None)
+@click.option("--jwks", "jwks_json", default=None, help="JWK set (JSON) for private_key_jwt.")
+@click.option("--first-party", is_flag=True, help="Our own service: no consent page.")
+@click.option("--client-id", default=None, help="Choose the client_id (default: random).")
+@click.option("--json", "as_json", is_flag=True)
+def client_create(
+    as_json: bool,
+    jwks_json: str | None,
+    grant_types: tuple[str, ...],
+    scopes: tuple[str, ...],
+    **metadata: Any,
+) -> None:
+    """Register a client; prints its client_id and (once) its secret."""
+    try:
+        jwks = json.loads(jwks_json) if jwks_json else None
+    except ValueError:
+        _refuse("jwks", "not valid JSON", as_json)
+    try:
+        with db.transaction() as session:
+            new = create_client(
+                session,
+                grant_types=grant_types or ("authorization_code",),
+                scopes=scopes or ("openid",),
+                jwks=jwks,
+                **metadata,
+            )
+            record_event(
+                session,
+                "admin:client:created",
+                actor="admin:cli",
+                channel="admin",
+                detail={"client_id": new.client.client_id},
+            )
+    except ClientMetadataError as exc:
+        _refuse(exc.field, str(exc), as_json)
+    body = client_json(new.client, new.secret)
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False))
+    else:
+        click.echo(f"client_id:     {new.client.client_id}")
+        if new.secret:
+            click.echo(f"client_secret: {new.secret}   (shown once; store it now)")
+
+
+def _refuse(field: str, message: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ok": False,
+                    "error": "invalid_client_metadata",
+                    "field": field,
+                    "error_description": message,
+                }
+            )
+        )
+    else:
+        click.echo(f"idp: invalid client metadata: {message}", err=True)
+    sys.exit(1)
+
+
+@client_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def client_list(as_json: bool) -> None:
+    clients = list_clients(db.session)
+    if as_json:
+        click.echo(json.dumps([client_json(c) for c in clients], ensure_ascii=False))
+        return
+    for c in clients:
+        click.echo(
+            f"{c.client_id}\t{c.name}\t{c.token_endpoint_auth_method}\t{' '.join(c.grant_types)}"
+        )

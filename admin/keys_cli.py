@@ -1,0 +1,102 @@
+"""`idp keys`: list the signing keys and rotate one algorithm's key (audited)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn, cast
+
+import click
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from idp.audit import record_event
+from idp.keys import SUPPORTED_ALGS, KeyRing, Rotation
+
+COLUMNS = ("kid", "alg", "state", "created_at", "activated_at", "retiring_at", "retired_at")
+DATES = frozenset(COLUMNS[3:])
+
+
+def _keyring() -> KeyRing:
+    return cast(KeyRing, current_app.extensions["idp.keys"])
+
+
+def _fail(message: str, *, as_json: bool) -> NoReturn:
+    if as_json:
+        click.echo(json.dumps({"ok": False, "error": message}))
+    else:
+        click.echo(f"idp: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group("keys", help="Signing keys: list them, rotate one algorithm's key.")
+def keys_group() -> None:
+    pass
+
+
+@keys_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def keys_list(as_json: bool) -> None:
+    """Every signing key, oldest first: next, active and retiring keys are published."""
+    try:
+        keys = _keyring().list_keys()
+    except SQLAlchemyError as exc:
+        _fail(f"database unavailable ({exc.__class__.__name__})", as_json=as_json)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "keys": keys}))
+        return
+    if not keys:
+        click.echo("no signing keys yet")
+        return
+    rows = [[_cell(name, key[name]) for name in COLUMNS] for key in keys]
+    widths = [max(len(name), *(len(row[i]) for row in rows)) for i, name in enumerate(COLUMNS)]
+    for row in [list(COLUMNS), *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+@keys_group.command("rotate")
+@click.option("--alg", required=True, type=click.Choice(SUPPORTED_ALGS))
+@click.option("--json", "as_json", is_flag=True)
+def keys_rotate(alg: str, as_json: bool) -> None:
+    """Make a new ALG key active. The old one keeps verifying (and stays in the JWKS)
+    until every token it signed has expired."""
+    done: list[Rotation] = []
+
+    def audit(session: Session, rotation: Rotation) -> None:
+        detail = _rotation_json(rotation)
+        record_event(
+            session, "admin:key:rotated", actor="admin:cli", channel="admin", detail=detail
+        )
+        done[:] = [rotation]  # the last attempt is the one that committed
+
+    try:
+        _keyring().rotate(alg, audit=audit)
+    except SQLAlchemyError as exc:
+        _fail(f"database unavailable ({exc.__class__.__name__})", as_json=as_json)
+    rotation = done[0]
+    if as_json:
+        click.echo(json.dumps({"ok": True, **_rotation_json(rotation)}))
+        return
+    click.echo(f"{alg}: new active key {rotation.kid}")
+    if rotation.previous:
+        click.echo(f"{alg}: {rotation.previous} is retiring (still verifies, still published)")
+    for kid in rotation.retired:
+        click.echo(f"retired {kid}")
+
+
+def _rotation_json(rotation: Rotation) -> dict[str, Any]:
+    return {
+        "alg": rotation.alg,
+        "kid": rotation.kid,
+        "previous": rotation.previous,
+        "retired": list(rotation.retired),
+    }
+
+
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if column in DATES:  # 2026-11-23T03:58:03.181332+00:00 -> 2026-11-23 03:58:03Z
+        return f"{value[:19].replace('T', ' ')}Z"
+    return str(value)

@@ -1,0 +1,324 @@
+"""Authorization request: from a relying party's redirect to a code (or an error) back there.
+
+    RP redirect --> [client + redirect_uri valid?] --no--> ERROR PAGE (never redirect)
+                        | yes
+                        v
+                   [rest of request valid?] --no--> error to RP (state, iss)
+                        | yes
+                        v
+                   RECEIVED (record in Redis, TTL 10 min)
+                        |  checks, each answering "sign in" or "no need":
+                        |  no_session, prompt_login, max_age, acr_below_requested
+                        |-- any "sign in": prompt=none -> login_required to RP
+                        |                  else -> SIGN-IN page, then resume here
+                        |-- level out of reach -> unmet_authentication_requirements to RP
+                        v
+                   [consent needed?] --yes--> prompt=none -> consent_required to RP
+                        | no              \\-> CONSENT page: allow -> remember it
+                        v                                    deny  -> access_denied to RP
+                   CODE: redirect with code, state, iss
+
+The RP's request is validated by Authlib in `idp/oidc`; this file only decides what the
+person must do. The record is consumed when the code (or an error) goes back.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from flask import Request, Response
+from sqlalchemy import select
+
+from idp import context
+from idp.accounts.models import Person
+from idp.accounts.sessions import SsoSession
+from idp.audit import record_event
+from idp.db import db, utcnow
+from idp.flows.login import PASSWORD_ACR_CAP
+from idp.oidc.claims import (
+    ClaimsRequestError,
+    essential_acr,
+    loa_number,
+    parse_claims_parameter,
+    released_claims,
+)
+from idp.oidc.models import Client, Consent
+from idp.oidc.runtime import oidc
+
+FLOW_TTL = 600
+KIND = "authz-flow"
+
+
+class State(StrEnum):
+    received = "received"
+    signing_in = "signing_in"
+    consenting = "consenting"
+
+
+@dataclass
+class SignedInPerson:
+    """What the code will carry about the sign-in (Authlib's `grant_user`)."""
+
+    person_id: str
+    sid: str
+    auth_time: int
+    acr: str
+    amr: list[str]
+    claims: dict[str, Any] = field(default_factory=dict)
+
+
+# What the view does next: show a page, or send the browser somewhere.
+@dataclass
+class ShowError:
+    error: str
+    description: str
+
+
+@dataclass
+class SendTo:
+    location: str
+
+
+@dataclass
+class SignIn:
+    flow_id: str
+    login_hint: str | None
+
+
+@dataclass
+class AskConsent:
+    flow_id: str
+    client: Client
+    scopes: list[str]
+    claims: list[str]
+
+
+Outcome = ShowError | SendTo | SignIn | AskConsent
+
+
+# -- entry points the views call ----------------------------------------------------------
+def receive(request: Request, sso: SsoSession | None) -> Outcome:
+    """A new authorization request arrives from a relying party."""
+    params = {k: v for k, v in request.values.items()}
+    duplicated = [k for k in request.values if len(request.values.getlist(k)) > 1]
+    if duplicated:
+        return _refuse(params, "invalid_request", f"parameter {duplicated[0]} sent twice")
+    problem = _validate(params)
+    if problem is not None:
+        return problem
+    record = {
+        "id": secrets.token_urlsafe(16),
+        "params": params,
+        "state": State.received,
+        "created_at": int(time.time()),
+    }
+    return _advance(record, sso)
+
+
+def resume(flow_id: str, sso: SsoSession | None) -> Outcome:
+    """The person comes back from the sign-in page."""
+    record = context.store().find(KIND, flow_id)
+    if record is None:
+        return ShowError("expired", "the sign-in took too long; start again from the service")
+    return _advance(record, sso)
+
+
+def decide(flow_id: str, sso: SsoSession | None, decision: str) -> Outcome:
+    """The person answered the consent page."""
+    record = context.store().consume(KIND, flow_id)
+    if record is None or record["state"] != State.consenting or sso is None:
+        return ShowError("expired", "this consent page has expired; start again")
+    if sso.id != record.get("sso_id"):
+        return ShowError("expired", "this consent page belongs to another sign-in")
+    params = record["params"]
+    if decision != "allow":
+        record_event(
+            db.session,
+            "person:consent:denied",
+            person_id=sso.person_id,
+            channel=sso.channel,
+            detail={"client_id": params["client_id"]},
+        )
+        db.session.commit()
+        return _refuse(params, "access_denied", "the person declined")
+    _remember_consent(sso.person_id, params["client_id"], params.get("scope", ""), sso.channel)
+    return _issue_code(record, sso)
+
+
+# -- the steps ----------------------------------------------------------------------------
+def _validate(params: dict[str, str]) -> Outcome | None:
+    try:
+        oidc().server.get_consent_grant(_oauth2_request(params))
+        claims = parse_claims_parameter(params.get("claims"))
+    except OAuth2Error as error:
+        return _refuse(params, error.error, error.description or "")
+    except ClaimsRequestError as error:
+        return _refuse(params, "invalid_request", str(error))
+    prompt = set(params.get("prompt", "").split())
+    if "none" in prompt and len(prompt) > 1:
+        return _refuse(params, "invalid_request", "prompt=none cannot be combined")
+    if "max_age" in params and not params["max_age"].isdigit():
+        return _refuse(params, "invalid_request", "max_age must be a whole number")
+    del claims
+    return None
+
+
+def _advance(record: dict[str, Any], sso: SsoSession | None) -> Outcome:
+    params = record["params"]
+    person = db.session.get(Person, sso.person_id) if sso else None
+    if person is not None and not person.active:
+        person = None
+    reasons = _reasons_to_sign_in(record, sso, person)
+    if reasons:
+        if "none" in params.get("prompt", "").split():
+            return _refuse(params, "login_required", f"sign-in needed: {reasons[0]}")
+        if reasons == ["acr_out_of_reach"]:
+            return _refuse(
+                params,
+                "unmet_authentication_requirements",
+                "the requested assurance level cannot be reached",
+            )
+        record["state"] = State.signing_in
+        record["stale_sso"] = sso.id if sso else None
+        context.store().upsert(KIND, record["id"], record, FLOW_TTL)
+        return SignIn(record["id"], params.get("login_hint"))
+
+    assert sso is not None and person is not None
+    if _needs_consent(params, person.id):
+        if "none" in params.get("prompt", "").split():
+            return _refuse(params, "consent_required", "the person has not consented")
+        record.update(state=State.consenting, sso_id=sso.id)
+        context.store().upsert(KIND, record["id"], record, FLOW_TTL)
+        client = oidc().clients.get(params["client_id"])
+        assert client is not None
+        scopes = client.get_allowed_scope(params.get("scope")).split()
+        claims = parse_claims_parameter(params.get("claims"))
+        names = released_claims(
+            " ".join(scopes), {**claims.get("userinfo", {}), **claims.get("id_token", {})}
+        )
+        return AskConsent(record["id"], client, scopes, sorted(names - {"sub"}))
+    return _issue_code(record, sso)
+
+
+def _reasons_to_sign_in(
+    record: dict[str, Any], sso: SsoSession | None, person: Person | None
+) -> list[str]:
+    """Named re-authentication checks (after node-oidc-provider's policy)."""
+    if sso is None or person is None:
+        return ["no_session"]
+    params = record["params"]
+    # Signed in during this very request: sent to the sign-in page, and back with a new
+    # session (every sign-in makes one).
+    fresh = record["state"] == State.signing_in and sso.id != record.get("stale_sso")
+    reasons = []
+    if "login" in params.get("prompt", "").split() and not fresh:
+        reasons.append("prompt_login")
+    if "max_age" in params and not fresh and time.time() - sso.auth_time > int(params["max_age"]):
+        reasons.append("max_age")
+    wanted = _required_level(params)
+    if wanted > loa_number(sso.acr):
+        reachable = min(person.loa, PASSWORD_ACR_CAP)
+        reasons.append(
+            "acr_below_requested" if reachable >= wanted and not fresh else "acr_out_of_reach"
+        )
+    return reasons
+
+
+def _required_level(params: dict[str, str]) -> int:
+    wanted = [loa_number(v) for v in params.get("acr_values", "").split()]
+    wanted += [loa_number(v) for v in essential_acr(parse_claims_parameter(params.get("claims")))]
+    wanted = [w for w in wanted if w > 0]
+    return min(wanted) if wanted else 0
+
+
+def _needs_consent(params: dict[str, str], person_id: str) -> bool:
+    client = oidc().clients.get(params["client_id"])
+    if client is None:
+        return True
+    if "consent" in params.get("prompt", "").split():
+        return True
+    if client.first_party:
+        return False
+    consent = db.session.scalar(
+        select(Consent).where(Consent.person_id == person_id, Consent.client_id == client.client_id)
+    )
+    requested = set(client.get_allowed_scope(params.get("scope")).split())
+    return consent is None or not requested <= set(consent.scopes)
+
+
+def _remember_consent(person_id: str, client_id: str, scope: str, channel: str) -> None:
+    client = oidc().clients.get(client_id)
+    scopes = client.get_allowed_scope(scope).split() if client else []
+    consent = db.session.scalar(
+        select(Consent).where(Consent.person_id == person_id, Consent.client_id == client_id)
+    )
+    if consent is None:
+        consent = Consent(person_id=person_id, client_id=client_id, scopes=[])
+        db.session.add(consent)
+    consent.scopes = sorted(set(consent.scopes) | set(scopes))
+    consent.last_used_at = utcnow()
+    record_event(
+        db.session,
+        "person:consent:granted",
+        person_id=person_id,
+        channel=channel,
+        detail={"client_id": client_id, "scopes": consent.scopes},
+    )
+    db.session.commit()
+
+
+def _issue_code(record: dict[str, Any], sso: SsoSession) -> Outcome:
+    params = record["params"]
+    context.store().destroy(KIND, record["id"])
+    signed_in = SignedInPerson(
+        person_id=sso.person_id,
+        sid=sso.id,
+        auth_time=sso.auth_time,
+        acr=sso.acr,
+        amr=sso.amr,
+        claims=parse_claims_parameter(params.get("claims")),
+    )
+    server = oidc().server
+    oauth2_request = _oauth2_request(params)
+    grant = server.get_consent_grant(oauth2_request, end_user=signed_in)
+    response: Response = server.create_authorization_response(
+        oauth2_request, grant_user=signed_in, grant=grant
+    )
+    record_event(
+        db.session,
+        "person:authorization:granted",
+        person_id=sso.person_id,
+        channel=sso.channel,
+        session_id=sso.id,
+        detail={"client_id": params["client_id"], "scope": oauth2_request.scope},
+    )
+    db.session.commit()
+    return SendTo(server.with_issuer(response.headers["Location"]))
+
+
+def _refuse(params: dict[str, str], error: str, description: str) -> Outcome:
+    """Send an error back to the RP only when its redirect URI is proven; else show it."""
+    client = oidc().clients.get(params.get("client_id"))
+    redirect_uri = params.get("redirect_uri")
+    if client is None or not redirect_uri or not client.check_redirect_uri(redirect_uri):
+        return ShowError(error, description)
+    query = {"error": error, "error_description": description}
+    if "state" in params:
+        query["state"] = params["state"]
+    separator = "&" if "?" in redirect_uri else "?"
+    return SendTo(oidc().server.with_issuer(redirect_uri + separator + urlencode(query)))
+
+
+def _oauth2_request(params: dict[str, str]) -> OAuth2Request:
+    issuer = oidc().issuer
+    request = OAuth2Request("GET", f"{issuer}/authorize?{urlencode(params)}")
+    request.payload = BasicOAuth2Payload(params)
+    return request

@@ -1,0 +1,444 @@
+"""The key ring: signs and verifies JWS/JWT with the provider's keys, publishes the JWKS
+and rotates keys.
+
+Parsed keys stay in memory; the database is read again at most every `refresh_seconds`,
+and at once (at most once a second) when a token names a kid we have not seen, so a key
+rotated by another process is picked up quickly. A key is trusted only if its private
+half opens under the key-encryption key and matches its kid: someone who can write to
+the database but does not hold the key-encryption key cannot plant a key we would use
+(see `algorithms.open_key`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from idp.crypto.sealing import SealError
+from idp.db import utcnow
+from idp.errors import DatabaseUnavailableError
+from idp.keys.algorithms import SUPPORTED_ALGS, KeyMaterial, NewKey, generate, open_key
+from idp.keys.models import PUBLISHED_STATES, KeyState, SigningKey
+
+__all__ = [
+    "DEFAULT_ALGS",
+    "SUPPORTED_ALGS",
+    "InvalidTokenError",
+    "KeyRing",
+    "NoActiveKeyError",
+    "Rotation",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ALGS = ("RS256", "ES256")
+UNKNOWN_KID_RELOAD_INTERVAL = 1.0  # seconds between database reads caused by unknown kids
+_MAX_KID = 64  # the column's length: a longer kid cannot be ours
+_ATTEMPTS = 3  # for transactions that lose a race to another process
+
+
+class InvalidTokenError(ValueError):
+    """The token's signature does not verify with a key we publish; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NoActiveKeyError(KeyError):
+    """Nothing signs with this algorithm: no key of it is active."""
+
+    def __init__(self, alg: str) -> None:
+        super().__init__(alg)
+        self.alg = alg
+
+    def __str__(self) -> str:
+        return f"no active signing key for {self.alg} (run `idp keys rotate --alg {self.alg}`)"
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What a rotation changed, handed to the audit hook inside the rotation's transaction."""
+
+    alg: str
+    kid: str
+    previous: str | None
+    retired: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Published:
+    material: KeyMaterial
+    state: str
+    verify_until: float | None  # epoch seconds; set for retiring keys
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    loaded_at: float  # time.monotonic()
+    published: dict[str, _Published]
+    active: dict[str, KeyMaterial]
+    retired: frozenset[str]
+    jwks: tuple[dict[str, Any], ...]
+
+
+def _row(key: NewKey, now: datetime) -> SigningKey:
+    return SigningKey(
+        kid=key.kid,
+        alg=key.alg,
+        state=KeyState.ACTIVE,
+        private_sealed=key.private_sealed,
+        public_jwk=key.public_jwk,
+        created_at=now,
+        activated_at=now,
+    )
+
+
+class KeyRing:
+    def __init__(
+        self,
+        kek: bytes,
+        session_factory: Callable[[], Session],
+        *,
+        max_token_ttl: int,
+        refresh_seconds: float = 5.0,
+    ) -> None:
+        if len(kek) != 16:
+            raise ValueError("the key-encryption key is an SM4 key of 16 bytes")
+        self._kek = kek
+        self._factory = session_factory
+        self._max_token_ttl = max_token_ttl
+        self._refresh = refresh_seconds
+        self._lock = threading.Lock()  # guards the fields below and serialises reloads
+        self._snapshot: _Snapshot | None = None
+        self._materials: dict[str, KeyMaterial] = {}
+        self._rejected: set[str] = set()
+        self._last_forced = float("-inf")
+
+    # -- signing and verifying ----------------------------------------------------------
+    def sign(self, claims: dict[str, Any], *, alg: str, typ: str | None = None) -> str:
+        """A compact JWS of `claims` by the active key of `alg`, e.g. typ="at+jwt"."""
+        material = self._fresh().active.get(alg)
+        if material is None:
+            raise NoActiveKeyError(alg)
+        header: dict[str, Any] = {"alg": alg, "kid": material.kid}
+        if typ is not None:
+            header["typ"] = typ
+        # joserfc rewrites datetime exp/iat/nbf in place; the caller's dict stays untouched.
+        return jwt.encode(
+            header, dict(claims), material.private, registry=material.registry, default_type=None
+        )
+
+    def verify(
+        self, token: str, *, algs: Collection[str], typ: str | None = None
+    ) -> dict[str, Any]:
+        """The claims of `token` if its signature verifies with a published key.
+
+        Checks the signature, algorithm and type only; the caller checks the claims.
+        """
+        try:
+            obj = jws.extract_compact(token.encode("ascii"))
+        except (JoseError, ValueError, TypeError, UnicodeError):
+            raise InvalidTokenError("not a compact JWS") from None
+        header = obj.headers()
+        if not isinstance(header, dict):  # e.g. a header that is the JSON string "alg"
+            raise InvalidTokenError("not a compact JWS")
+        alg, kid = header.get("alg"), header.get("kid")
+        if not isinstance(alg, str) or alg not in SUPPORTED_ALGS:
+            raise InvalidTokenError(f"algorithm {alg!r} is not accepted")
+        if alg not in algs:
+            raise InvalidTokenError(f"algorithm {alg} is not allowed here")
+        if typ is not None and not _same_type(header.get("typ"), typ):
+            raise InvalidTokenError(f"token type is not {typ}")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidTokenError("no key id")
+        key = self._published(kid)
+        if key.material.alg != alg:
+            raise InvalidTokenError(f"key {kid} signs only with {key.material.alg}")
+        if key.verify_until is not None and time.time() >= key.verify_until:
+            raise InvalidTokenError("the key is retired")
+        try:
+            valid = jws.validate_compact(obj, key.material.public, registry=key.material.registry)
+        except (JoseError, ValueError):
+            valid = False
+        if not valid:
+            raise InvalidTokenError("bad signature")
+        try:
+            claims = json.loads(obj.payload)
+        except ValueError:
+            raise InvalidTokenError("payload is not JSON") from None
+        if not isinstance(claims, dict):
+            raise InvalidTokenError("payload is not a JSON object")
+        return claims
+
+    def jwks(self) -> dict[str, Any]:
+        """The public keys that RPs may meet in tokens: next, active and retiring."""
+        return {"keys": [dict(k) for k in self._fresh().jwks]}
+
+    # -- managing keys (each in its own transaction) -------------------------------------
+    def ensure_keys(self) -> None:
+        """Make sure each default algorithm has an active key. Safe to race: the partial
+        unique index lets one process win; the others find its key and carry on."""
+        for _attempt in range(_ATTEMPTS):
+            with self._factory() as session:
+                have = set(
+                    session.scalars(
+                        select(SigningKey.alg).where(SigningKey.state == KeyState.ACTIVE)
+                    )
+                )
+            missing = [alg for alg in DEFAULT_ALGS if alg not in have]
+            if not missing:
+                break
+            new_keys = [generate(alg, self._kek) for alg in missing]  # slow (RSA): outside the txn
+            try:
+                with self._factory() as session, session.begin():
+                    now = utcnow()
+                    session.add_all(_row(key, now) for key in new_keys)
+                for key in new_keys:
+                    log.info("created signing key %s (%s)", key.kid, key.alg)
+                break
+            except IntegrityError:
+                continue  # another process activated one first; look again
+        self._reload(force=True)
+
+    def rotate(
+        self, alg: str, *, audit: Callable[[Session, Rotation], object] | None = None
+    ) -> str:
+        """Activate a new key for `alg`; the active one becomes retiring (still published
+        and verifying) and retiring keys older than the longest token lifetime retire.
+        `audit(session, rotation)` runs in the same transaction. Returns the new kid."""
+        new_key = generate(alg, self._kek)
+        attempts = _ATTEMPTS
+        while True:
+            try:
+                rotation = self._rotate_once(new_key, audit)
+                break
+            except IntegrityError:
+                attempts -= 1
+                if not attempts:
+                    raise
+                # a concurrent rotation activated its key first: this one retires it
+        log.info("rotated %s signing key: %s -> %s", alg, rotation.previous, rotation.kid)
+        self._reload(force=True)
+        return rotation.kid
+
+    def _rotate_once(
+        self, new_key: NewKey, audit: Callable[[Session, Rotation], object] | None
+    ) -> Rotation:
+        with self._factory() as session, session.begin():
+            now = utcnow()
+            previous = session.scalars(
+                select(SigningKey)
+                .where(SigningKey.alg == new_key.alg, SigningKey.state == KeyState.ACTIVE)
+                .with_for_update()
+            ).one_or_none()
+            if previous is not None:
+                previous.state, previous.retiring_at = KeyState.RETIRING, now
+                session.flush()  # free the one active place before taking it
+            session.add(_row(new_key, now))
+            retired = self._retire_expired_in(session, now)
+            rotation = Rotation(
+                new_key.alg, new_key.kid, previous.kid if previous else None, retired
+            )
+            if audit is not None:
+                audit(session, rotation)
+        return rotation
+
+    def retire_expired(self) -> list[str]:
+        """Retire the retiring keys that no unexpired token can carry any more."""
+        with self._factory() as session, session.begin():
+            retired = self._retire_expired_in(session, utcnow())
+        if retired:
+            log.info("retired signing keys %s", ", ".join(retired))
+        self._reload(force=True)
+        return list(retired)
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        """Every key with its state and dates (ISO 8601), oldest first."""
+        columns = (
+            SigningKey.kid,
+            SigningKey.alg,
+            SigningKey.state,
+            SigningKey.created_at,
+            SigningKey.activated_at,
+            SigningKey.retiring_at,
+            SigningKey.retired_at,
+        )
+        with self._factory() as session:
+            rows = session.execute(
+                select(*columns).order_by(SigningKey.created_at, SigningKey.kid)
+            ).all()
+        return [{name: _iso(value) for name, value in row._asdict().items()} for row in rows]
+
+    # -- in the database -----------------------------------------------------------
+    def _retire_expired_in(self, session: Session, now: datetime) -> tuple[str, ...]:
+        cutoff = now - timedelta(seconds=self._max_token_ttl)
+        expired = session.scalars(
+            select(SigningKey).where(
+                SigningKey.state == KeyState.RETIRING, SigningKey.retiring_at < cutoff
+            )
+        ).all()
+        for key in expired:
+            key.state, key.retired_at = KeyState.RETIRED, now
+        return tuple(key.kid for key in expired)
+
+    # -- the in-memory snapshot ---------------------------------------------------------
+    def _fresh(self) -> _Snapshot:
+        snapshot = self._snapshot
+        if snapshot is not None and time.monotonic() - snapshot.loaded_at < self._refresh:
+            return snapshot
+        if snapshot is None:
+            return self._reload(force=False)
+        # One thread reloads; the others keep using keys at most one refresh old.
+        if not self._lock.acquire(blocking=False):
+            return snapshot
+        try:
+            if self._snapshot is snapshot:
+                self._reload_locked()
+            return self._snapshot or snapshot
+        finally:
+            self._lock.release()
+
+    def _published(self, kid: str) -> _Published:
+        snapshot = self._fresh()
+        key = snapshot.published.get(kid)
+        if key is None and kid not in snapshot.retired and len(kid) <= _MAX_KID:
+            snapshot = self._reload_for_unknown_kid()
+            key = snapshot.published.get(kid)
+        if key is None:
+            raise InvalidTokenError(
+                "the key is retired" if kid in snapshot.retired else "unknown key id"
+            )
+        return key
+
+    def _reload_for_unknown_kid(self) -> _Snapshot:
+        asked = time.monotonic()
+        with self._lock:
+            current = self._snapshot
+            assert current is not None
+            if current.loaded_at >= asked:
+                return current  # another thread reloaded while we waited
+            if asked - self._last_forced < UNKNOWN_KID_RELOAD_INTERVAL:
+                return current
+            self._last_forced = asked
+            return self._reload_locked()
+
+    def _reload(self, *, force: bool) -> _Snapshot:
+        with self._lock:
+            if self._snapshot is not None and not force:
+                return self._snapshot
+            return self._reload_locked()
+
+    def _reload_locked(self) -> _Snapshot:
+        try:
+            snapshot = self._load()
+        except SQLAlchemyError as exc:
+            if self._snapshot is None:
+                raise DatabaseUnavailableError() from exc
+            log.warning("signing keys not reloaded, using those in memory: %s", exc)
+            snapshot = replace(self._snapshot, loaded_at=time.monotonic())
+        self._snapshot = snapshot
+        return snapshot
+
+    def _load(self) -> _Snapshot:
+        with self._factory() as session:
+            rows = session.execute(
+                select(
+                    SigningKey.kid,
+                    SigningKey.alg,
+                    SigningKey.state,
+                    SigningKey.retiring_at,
+                    SigningKey.public_jwk,
+                )
+            ).all()
+            wanted = [
+                row.kid
+                for row in rows
+                if row.state in PUBLISHED_STATES
+                and row.kid not in self._materials
+                and row.kid not in self._rejected
+            ]
+            sealed: dict[str, bytes] = {}
+            if wanted:
+                sealed = {
+                    kid: blob
+                    for kid, blob in session.execute(
+                        select(SigningKey.kid, SigningKey.private_sealed).where(
+                            SigningKey.kid.in_(wanted)
+                        )
+                    )
+                }
+        for row in rows:
+            if row.kid in sealed:
+                self._admit(row.kid, row.alg, sealed[row.kid], row.public_jwk)
+        return self._snapshot_of(rows)
+
+    def _admit(self, kid: str, alg: str, sealed: bytes, public_jwk: dict[str, Any]) -> None:
+        try:
+            self._materials[kid] = open_key(self._kek, kid, alg, sealed, public_jwk)
+        except (SealError, JoseError, ValueError, TypeError) as exc:
+            log.error("signing key %s refused, not used or published: %s", kid, exc)
+            self._rejected.add(kid)
+
+    def _snapshot_of(self, rows: Iterable[Any]) -> _Snapshot:
+        now = time.time()
+        published: dict[str, _Published] = {}
+        active: dict[str, KeyMaterial] = {}
+        retired: set[str] = set()
+        for row in rows:
+            material = self._materials.get(row.kid)
+            if row.state == KeyState.RETIRED:
+                retired.add(row.kid)
+            if row.state not in PUBLISHED_STATES or material is None or material.alg != row.alg:
+                continue
+            until = None
+            if row.state == KeyState.RETIRING and row.retiring_at is not None:
+                until = row.retiring_at.timestamp() + self._max_token_ttl
+            published[row.kid] = _Published(material, row.state, until)
+            if row.state == KeyState.ACTIVE:
+                active[row.alg] = material
+        self._materials = {kid: m for kid, m in self._materials.items() if kid in published}
+        order = {KeyState.ACTIVE: 0, KeyState.NEXT: 1, KeyState.RETIRING: 2}
+        shown = sorted(
+            (
+                key
+                for key in published.values()
+                if key.verify_until is None or now < key.verify_until
+            ),
+            key=lambda key: (order[KeyState(key.state)], key.material.alg, key.material.kid),
+        )
+        return _Snapshot(
+            loaded_at=time.monotonic(),
+            published=published,
+            active=active,
+            retired=frozenset(retired),
+            jwks=tuple(key.material.public_jwk for key in shown),
+        )
+
+
+def _iso(value: object) -> object:
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+
+
+def _same_type(found: object, wanted: str) -> bool:
+    """`typ` values compare case-insensitively, with or without `application/` (RFC 7515)."""
+    if not isinstance(found, str):
+        return False
+    return _media_type(found) == _media_type(wanted)
+
+
+def _media_type(value: str) -> str:
+    value = value.lower()
+    return value.removeprefix("application/")

@@ -1,0 +1,131 @@
+"""Short-lived protocol artifacts in Redis: codes, grants, refresh tokens, revocations.
+
+A *grant* is one person's authorisation of one client, born when a code is redeemed.
+Every refresh token and access token carries its grant id; destroying the grant revokes
+the whole family at once (code reuse, refresh-token reuse, revocation, logout).
+Secrets (codes, refresh tokens) are stored under their SHA-256, never in the clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import Any
+
+from idp.store import ArtifactStore
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class Artifacts:
+    def __init__(
+        self, store: ArtifactStore, *, code_ttl: int, refresh_ttl: int, access_ttl: int
+    ) -> None:
+        self.store = store
+        self.code_ttl = code_ttl
+        self.refresh_ttl = refresh_ttl
+        self.access_ttl = access_ttl
+
+    # -- authorization codes ---------------------------------------------------------------
+    def save_code(self, code: str, data: dict[str, Any]) -> None:
+        data = {**data, "exp": int(time.time()) + self.code_ttl}
+        self.store.upsert("code", digest(code), data, self.code_ttl)
+
+    def redeem_code(self, code: str) -> tuple[dict[str, Any] | None, str | None]:
+        """Consume a code once. Returns (data, None), or (None, grant id) for a reused code."""
+        key = digest(code)
+        data = self.store.consume("code", key)
+        if data is None:
+            used = self.store.find("code-used", key)
+            return None, (used or {}).get("grant_id")
+        return data, None
+
+    def mark_code_used(self, code: str, grant_id: str) -> None:
+        # Remembered well past the code's life: a late replay still revokes the grant.
+        self.store.upsert(
+            "code-used",
+            digest(code),
+            {"grant_id": grant_id},
+            max(self.code_ttl * 10, self.access_ttl),
+        )
+
+    # -- grants ----------------------------------------------------------------------------
+    def create_grant(self, data: dict[str, Any]) -> str:
+        grant_id = secrets.token_urlsafe(18)
+        now = int(time.time())
+        record = {**data, "created_at": now, "exp": now + self.refresh_ttl}
+        self.store.upsert("grant", grant_id, record, self.refresh_ttl)
+        if data.get("sid"):
+            self.store.index_add("session-grants", data["sid"], grant_id, self.refresh_ttl)
+        self.store.index_add("person-grants", data["person_id"], grant_id, self.refresh_ttl)
+        return grant_id
+
+    def grant(self, grant_id: str | None) -> dict[str, Any] | None:
+        return self.store.find("grant", grant_id) if grant_id else None
+
+    def revoke_grant(self, grant_id: str | None) -> bool:
+        return bool(grant_id) and self.store.destroy("grant", grant_id or "")
+
+    def revoke_session_grants(self, sid: str, keep_offline: bool = True) -> int:
+        """At sign-out: end the grants of that session, except offline_access ones."""
+        ids = self.store.index_members("session-grants", sid)
+        revoked = 0
+        for grant_id, data in zip(ids, self.store.find_many("grant", ids), strict=True):
+            if data and not (keep_offline and "offline_access" in data["scope"].split()):
+                revoked += self.revoke_grant(grant_id)
+        return revoked
+
+    def revoke_person_client_grants(self, person_id: str, client_id: str) -> int:
+        ids = self.store.index_members("person-grants", person_id)
+        revoked = 0
+        for grant_id, data in zip(ids, self.store.find_many("grant", ids), strict=True):
+            if data and data["client_id"] == client_id:
+                revoked += self.revoke_grant(grant_id)
+        return revoked
+
+    # -- refresh tokens --------------------------------------------------------------------
+    def issue_refresh_token(self, grant_id: str, client_id: str, scope: str) -> str:
+        grant = self.grant(grant_id)
+        remaining = (grant["exp"] - int(time.time())) if grant else 0
+        if remaining <= 0:
+            raise LookupError("grant expired")
+        token = secrets.token_urlsafe(32)
+        self.store.upsert(
+            "refresh",
+            digest(token),
+            {"grant_id": grant_id, "client_id": client_id, "scope": scope, "used": False},
+            remaining,
+        )
+        return token
+
+    def find_refresh_token(self, token: str) -> dict[str, Any] | None:
+        return self.store.find("refresh", digest(token))
+
+    def use_refresh_token(self, token: str) -> dict[str, Any] | None:
+        """Mark a refresh token used (rotation). Returns its record, or None if it was
+        already used: the caller must then treat it as stolen and revoke the grant."""
+        key = digest(token)
+        data = self.store.consume("refresh", key)
+        if data is None or data.get("used"):
+            if data is not None:  # put the tombstone back for later replays
+                self.store.upsert("refresh", key, data, self.refresh_ttl)
+            return None
+        ttl = max(self._grant_ttl(data["grant_id"]), 1)
+        self.store.upsert("refresh", key, {**data, "used": True}, ttl)
+        return data
+
+    def _grant_ttl(self, grant_id: str) -> int:
+        grant = self.grant(grant_id)
+        return (grant["exp"] - int(time.time())) if grant else 1
+
+    # -- access-token revocation -----------------------------------------------------------
+    def revoke_access_token(self, jti: str, exp: int) -> None:
+        ttl = exp - int(time.time())
+        if ttl > 0:
+            self.store.upsert("revoked-jti", jti, {"exp": exp}, ttl)
+
+    def access_token_revoked(self, jti: str) -> bool:
+        return self.store.find("revoked-jti", jti) is not None

@@ -1,0 +1,152 @@
+"""Protocol endpoints relying parties call: discovery, JWKS, token, userinfo,
+introspection, revocation. Errors are OAuth JSON (RFC 6749 5.2, RFC 6750 3)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from idp import context
+from idp.accounts.models import Person
+from idp.db import db
+from idp.keys import InvalidTokenError
+from idp.oidc.claims import (
+    ACR_VALUES,
+    CLAIMS_SUPPORTED,
+    SCOPES_SUPPORTED,
+    person_claims,
+    released_claims,
+)
+from idp.oidc.clients import AUTH_METHODS, ID_TOKEN_ALGS
+from idp.oidc.runtime import oidc
+
+bp = Blueprint("oidc", __name__)
+
+JSON_TYPE = "application/json"
+
+
+def discovery_document(issuer: str) -> dict[str, Any]:
+    return {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "end_session_endpoint": f"{issuer}/end_session",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "scopes_supported": SCOPES_SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["pairwise", "public"],
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
+        "token_endpoint_auth_methods_supported": [
+            m for m in AUTH_METHODS if m != "private_key_jwt"
+        ],
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": CLAIMS_SUPPORTED,
+        "claims_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "acr_values_supported": ACR_VALUES,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": True,
+        "ui_locales_supported": ["zh-CN", "en"],
+        "claim_types_supported": ["normal"],
+    }
+
+
+@cache
+def _discovery_bytes(issuer: str) -> bytes:
+    return json.dumps(discovery_document(issuer), separators=(",", ":")).encode()
+
+
+@bp.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    response = Response(_discovery_bytes(oidc().issuer), mimetype=JSON_TYPE)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    keys = current_app.extensions["idp.keys"]
+    response = Response(json.dumps(keys.jwks(), separators=(",", ":")), mimetype=JSON_TYPE)
+    # Short: RPs must see a rotated-in key soon, and refetch on an unknown kid anyway.
+    response.headers["Cache-Control"] = "public, max-age=60"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.post("/token")
+def token() -> Response:
+    return oidc().server.create_token_response()
+
+
+@bp.post("/introspect")
+def introspect() -> Response:
+    return oidc().server.create_endpoint_response("introspection")
+
+
+@bp.post("/revoke")
+def revoke() -> Response:
+    return oidc().server.create_endpoint_response("revocation")
+
+
+def _bearer_error(status: int, error: str, description: str) -> Response:
+    body = json.dumps({"error": error, "error_description": description})
+    response = Response(body, status=status, mimetype=JSON_TYPE)
+    response.headers["WWW-Authenticate"] = (
+        f'Bearer realm="{oidc().issuer}", error="{error}", error_description="{description}"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        return request.form.get("access_token")  # RFC 6750 2.2
+    return None
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+def userinfo() -> Response:
+    raw = _bearer_token()
+    if not raw:
+        return _bearer_error(401, "invalid_request", "a Bearer access token is required")
+    runtime = oidc()
+    try:
+        claims = runtime.tokens.validate_access_token(raw)
+    except InvalidTokenError as exc:
+        return _bearer_error(401, "invalid_token", f"the access token is not valid ({exc})")
+    if "openid" not in claims.get("scope", "").split() or "gid" not in claims:
+        return _bearer_error(403, "insufficient_scope", "the token lacks the openid scope")
+    grant = runtime.artifacts.grant(claims["gid"])
+    client = runtime.clients.get(claims["client_id"])
+    person = db.session.get(Person, grant["person_id"]) if grant else None
+    if grant is None or client is None or person is None or not person.active:
+        return _bearer_error(401, "invalid_token", "the grant behind this token has ended")
+    requested = (grant.get("claims") or {}).get("userinfo")
+    names = released_claims(claims["scope"], requested)
+    body = {"sub": claims["sub"], **person_claims(person, context.accounts(), names)}
+    response = Response(json.dumps(body, ensure_ascii=False), mimetype=JSON_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,82 @@
+"""Refresh token grant: every use rotates the token; a reused token is treated as stolen
+and revokes its whole family. The family also ends at the grant's absolute lifetime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, grants
+
+from idp.accounts.models import Person
+from idp.audit import record_event
+from idp.db import db
+from idp.oidc.grants.authorization_code import AUTH_METHODS
+from idp.oidc.runtime import oidc
+from idp.oidc.tokens import Authorization
+
+
+@dataclass
+class StoredRefreshToken:
+    token: str
+    data: dict[str, Any]
+    grant: dict[str, Any]
+
+    def check_client(self, client: Any) -> bool:
+        return bool(self.data["client_id"] == client.client_id)
+
+    def get_scope(self) -> str:
+        return str(self.data["scope"])
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> StoredRefreshToken | None:
+        artifacts = oidc().artifacts
+        data = artifacts.find_refresh_token(refresh_token)
+        if data is None:
+            return None
+        grant = artifacts.grant(data["grant_id"])
+        if data.get("used"):
+            self._family_compromised(data)
+            return None
+        if grant is None:
+            return None
+        return StoredRefreshToken(refresh_token, data, grant)
+
+    def authenticate_user(self, refresh_token: StoredRefreshToken) -> Authorization | None:
+        person = db.session.get(Person, refresh_token.grant["person_id"])
+        if person is None or not person.active:
+            return None
+        grant = refresh_token.grant
+        return Authorization(
+            person_id=person.id,
+            grant_id=refresh_token.data["grant_id"],
+            auth_time=grant["auth_time"],
+            acr=grant["acr"],
+            amr=grant["amr"],
+            sid=grant.get("sid"),
+            claims=grant.get("claims") or {},
+        )
+
+    def issue_token(self, user: Authorization, refresh_token: StoredRefreshToken) -> Any:
+        # Rotate first: if two requests race with one token, only one may win.
+        if oidc().artifacts.use_refresh_token(refresh_token.token) is None:
+            self._family_compromised(refresh_token.data)
+            raise InvalidGrantError("The refresh token has already been used.")
+        return super().issue_token(user, refresh_token)
+
+    def revoke_old_credential(self, refresh_token: StoredRefreshToken) -> None:
+        pass  # issue_token already marked it used
+
+    def _family_compromised(self, data: dict[str, Any]) -> None:
+        if oidc().artifacts.revoke_grant(data["grant_id"]):
+            record_event(
+                db.session,
+                "client:refresh_token:reused",
+                actor=f"client:{data['client_id']}",
+                detail={"client_id": data["client_id"], "family_revoked": True},
+            )
+            db.session.commit()

@@ -1,0 +1,122 @@
+"""Token introspection (RFC 7662) and revocation (RFC 7009) over our token model.
+
+Access tokens are JWTs checked against signature, expiry and their grant; refresh tokens
+are looked up in Redis. Revoking a refresh token revokes its grant, and with it every
+access token issued from it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc7009 import RevocationEndpoint as _Revocation
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
+
+from idp.audit import record_event
+from idp.db import db
+from idp.keys import InvalidTokenError
+from idp.oidc.runtime import oidc
+
+CLIENT_AUTH = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
+@dataclass
+class FoundToken:
+    kind: str  # access_token | refresh_token
+    client_id: str
+    claims: dict[str, Any]
+    raw: str
+
+    def check_client(self, client: Any) -> bool:
+        return bool(self.client_id == client.client_id)
+
+    def is_expired(self) -> bool:
+        return bool(self.claims.get("exp", 0) <= time.time())
+
+    def is_revoked(self) -> bool:
+        return False  # find_token returns only live tokens
+
+
+def find_token(raw: str, hint: str | None) -> FoundToken | None:
+    runtime = oidc()
+    kinds = (
+        ["refresh_token", "access_token"]
+        if hint == "refresh_token"
+        else ["access_token", "refresh_token"]
+    )
+    for kind in kinds:
+        if kind == "access_token" and raw.count(".") == 2:
+            try:
+                claims = runtime.tokens.validate_access_token(raw)
+            except InvalidTokenError:
+                continue
+            return FoundToken(kind, claims["client_id"], claims, raw)
+        if kind == "refresh_token" and "." not in raw:
+            data = runtime.artifacts.find_refresh_token(raw)
+            grant = runtime.artifacts.grant(data["grant_id"]) if data else None
+            if data and grant and not data.get("used"):
+                claims = {
+                    "scope": data["scope"],
+                    "exp": grant["exp"],
+                    "gid": data["grant_id"],
+                    "person_id": grant["person_id"],
+                    "iat": grant["created_at"],
+                }
+                return FoundToken(kind, data["client_id"], claims, raw)
+    return None
+
+
+class IntrospectionEndpoint(_Introspection):
+    CLIENT_AUTH_METHODS = CLIENT_AUTH
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:
+        return find_token(token_string, token_type_hint)
+
+    def check_permission(self, token: FoundToken, client: Any, request: Any) -> bool:
+        # Resource servers are confidential clients; a public client may only ask about
+        # its own tokens.
+        return not client.public or token.client_id == client.client_id
+
+    def introspect_token(self, token: FoundToken) -> dict[str, Any]:
+        c = token.claims
+        body: dict[str, Any] = {
+            "active": True,
+            "client_id": token.client_id,
+            "scope": c.get("scope", ""),
+            "exp": c.get("exp"),
+            "iat": c.get("iat"),
+            "iss": oidc().issuer,
+            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
+        }
+        if token.kind == "access_token":
+            body.update(
+                {k: c[k] for k in ("sub", "aud", "jti", "auth_time", "acr", "amr") if k in c}
+            )
+        else:
+            client = oidc().clients.get(token.client_id)
+            if client is not None:
+                body["sub"] = oidc().tokens.subject(c["person_id"], client)
+        return body
+
+
+class RevocationEndpoint(_Revocation):
+    CLIENT_AUTH_METHODS = CLIENT_AUTH
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:
+        return find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token: FoundToken, request: Any) -> None:
+        artifacts = oidc().artifacts
+        if token.kind == "refresh_token":
+            artifacts.revoke_grant(token.claims["gid"])
+        else:
+            artifacts.revoke_access_token(token.claims["jti"], token.claims["exp"])
+        record_event(
+            db.session,
+            f"client:{token.kind}:revoked",
+            actor=f"client:{token.client_id}",
+            detail={"client_id": token.client_id},
+        )
+        db.session.commit()

@@ -1,0 +1,106 @@
+"""Relying parties (clients) and the consents persons gave them.
+
+Client metadata follows RFC 7591 names so the admin API can speak them unchanged.
+Lists (redirect URIs, grant types, scopes) are JSON arrays in a native JSON column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.db import Base, UTCDateTime, created_at, updated_at, uuid_pk
+
+
+def hash_secret(secret: str) -> str:
+    """Client secrets are high-entropy: a SHA-256 digest is enough, and fast."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    subject_type: Mapped[str] = mapped_column(String(16), default="pairwise")
+    sector_identifier: Mapped[str | None] = mapped_column(String(255))
+    id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="RS256")
+    access_token_signed_alg: Mapped[str] = mapped_column(String(16), default="ES256")
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(512))
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+
+    # -- Authlib ClientMixin ---------------------------------------------------------------
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        # OIDC requires redirect_uri in every request; never guess one.
+        return None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        if not scope:
+            return ""
+        return " ".join(s for s in scope.split() if s in self.scopes)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris  # exact string match, nothing else
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if not self.client_secret_hash:
+            return False
+        return hmac.compare_digest(hash_secret(client_secret), self.client_secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return method == self.token_endpoint_auth_method
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+    # -- ours ------------------------------------------------------------------------------
+    @property
+    def public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+    @property
+    def sector(self) -> str:
+        """The pairwise sector: the registered sector, else the redirect URIs' one host."""
+        if self.sector_identifier:
+            return self.sector_identifier
+        hosts = {urlsplit(uri).hostname or "" for uri in self.redirect_uris}
+        return hosts.pop() if len(hosts) == 1 else self.client_id
+
+    def get_client_metadata(self) -> dict[str, Any]:
+        return {"id_token_signed_response_alg": self.id_token_signed_response_alg}
+
+
+class Consent(Base):
+    """What a person allowed a client to receive. Remembered until revoked."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("person_id", "client_id"),)
+
+    id: Mapped[uuid_pk]
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[created_at]
+    updated_at: Mapped[updated_at]
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

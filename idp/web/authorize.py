@@ -1,0 +1,77 @@
+"""Pages of the authorization endpoint: /authorize, its resumption after sign-in, the
+consent page, and RP-initiated logout (/end_session). The logic lives in the flows."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from idp.flows import authorize, end_session
+
+bp = Blueprint("authorize", __name__)
+
+
+def _render(outcome: authorize.Outcome) -> Response | tuple[str, int]:
+    if isinstance(outcome, authorize.SendTo):
+        return redirect(outcome.location, 303)
+    if isinstance(outcome, authorize.SignIn):
+        resume = url_for("authorize.resume", flow_id=outcome.flow_id)
+        return redirect(
+            url_for("web.login_form", next=resume, switch=1, login_hint=outcome.login_hint), 303
+        )
+    if isinstance(outcome, authorize.AskConsent):
+        return render_template(
+            "consent.html",
+            flow_id=outcome.flow_id,
+            client=outcome.client,
+            scopes=outcome.scopes,
+            claims=outcome.claims,
+        ), 200
+    return render_template(
+        "error.html",
+        status=400,
+        title=_("The request cannot be completed"),
+        message=_(
+            "The service that sent you here made a request we cannot "
+            "accept (%(error)s: %(description)s). Go back to the "
+            "service and try again.",
+            error=outcome.error,
+            description=outcome.description,
+        ),
+    ), 400
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+def start() -> Response | tuple[str, int]:
+    return _render(authorize.receive(request, g.sso))
+
+
+@bp.get("/authorize/resume/<flow_id>")
+def resume(flow_id: str) -> Response | tuple[str, int]:
+    return _render(authorize.resume(flow_id, g.sso))
+
+
+@bp.post("/authorize/consent/<flow_id>")
+def consent(flow_id: str) -> Response | tuple[str, int]:
+    return _render(authorize.decide(flow_id, g.sso, request.form.get("decision", "")))
+
+
+@bp.route("/end_session", methods=["GET", "POST"])
+def end() -> Response | tuple[str, int]:
+    outcome = end_session.handle(request, g.sso)
+    if isinstance(outcome, end_session.Confirm):
+        return render_template(
+            "end_session.html", params=outcome.params, client_name=outcome.client_name
+        ), 200
+    if isinstance(outcome, end_session.Refuse):
+        return render_template(
+            "error.html", status=400, title=_("Sign-out request refused"), message=outcome.reason
+        ), 400
+    if outcome.signed_out:
+        from idp.web.security import end_sso_cookie
+
+        end_sso_cookie()
+    if outcome.location:
+        return redirect(outcome.location, 303)
+    return render_template("signed_out.html"), 200
