@@ -142,7 +142,8 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
            "--no-ws", "--log-level", "warning", "app:create_app"]  # fmt: skip
     click.echo(f"serving {settings.issuer} on http://{host}:{port} with {workers} workers")
     proc = subprocess.Popen(cmd, env=env, cwd=Path(__file__).parents[1])  # noqa: S603
-    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    # SIGTERM takes the same bounded path as Ctrl-C: terminate, wait 20 s, then kill.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         code = proc.wait()
     except KeyboardInterrupt:
@@ -232,8 +233,14 @@ def demo_group() -> None:
 
 
 @demo_group.command("seed")
+@click.option(
+    "--rp-url",
+    default="http://127.0.0.1:8001",
+    show_default=True,
+    help="Where the demo relying party runs.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def demo_seed(as_json: bool) -> None:
+def demo_seed(rp_url: str, as_json: bool) -> None:
     """Create the demo person if missing. Idempotent."""
     accounts = context.accounts()
     with db.transaction() as session:
@@ -248,7 +255,7 @@ def demo_seed(as_json: bool) -> None:
                 actor="admin:demo",
                 channel="admin",
             )
-    demo_rp = _seed_demo_rp()
+    demo_rp = _seed_demo_rp(rp_url.rstrip("/"))
     summary = {
         "demo_rp": demo_rp,
         "created": created,
@@ -266,37 +273,39 @@ def demo_seed(as_json: bool) -> None:
         )
 
 
-DEMO_RP = {
+DEMO_RP: dict[str, Any] = {
     "client_id": "demo-rp",
     "name": "演示应用（社保查询）",
-    "redirect_uris": ["http://127.0.0.1:8001/callback"],
-    "post_logout_redirect_uris": ["http://127.0.0.1:8001/"],
     "grant_types": ["authorization_code", "refresh_token"],
     "scopes": ["openid", "profile", "phone", "offline_access"],
 }
 
 
-def _seed_demo_rp() -> str:
+def _seed_demo_rp(rp_url: str) -> str:
     """Register the demo relying party and hand it its secret through the instance dir."""
     from idp.oidc.clients import create_client
     from idp.oidc.models import Client
 
     settings = context.settings()
     target = settings.instance_path / "demo_rp.json"
+    redirect = f"{rp_url}/callback"
     with db.transaction() as session:
         existing = session.get(Client, DEMO_RP["client_id"])
-        if existing is not None and target.exists():
+        if existing is not None and target.exists() and existing.redirect_uris == [redirect]:
             return "present"
-        if existing is not None:  # secret lost with an old instance dir: start over
+        if existing is not None:  # secret lost, or the RP moved: register it again
             session.delete(existing)
             session.flush()
-        new = create_client(session, **DEMO_RP)  # type: ignore[arg-type]
+        new = create_client(
+            session, redirect_uris=[redirect], post_logout_redirect_uris=[f"{rp_url}/"], **DEMO_RP
+        )
     target.write_text(
         json.dumps(
             {
                 "issuer": settings.issuer,
                 "client_id": new.client.client_id,
                 "client_secret": new.secret,
+                "url": rp_url,
             }
         )
     )

@@ -36,7 +36,7 @@ text-decoration:none;border-radius:4px}</style></head><body>
 </body></html>"""
 
 
-def create_app(registration: dict[str, Any], port: int) -> Flask:
+def create_app(registration: dict[str, Any]) -> Flask:
     app = Flask(__name__)
     app.secret_key = secrets.token_hex(32)
     app.config["SESSION_COOKIE_NAME"] = "demo_rp"
@@ -48,7 +48,7 @@ def create_app(registration: dict[str, Any], port: int) -> Flask:
         server_metadata_url=f"{registration['issuer']}/.well-known/openid-configuration",
         client_kwargs={"scope": "openid profile phone", "code_challenge_method": "S256"},
     )
-    base = f"http://127.0.0.1:{port}"
+    base = registration["url"]
 
     @app.get("/")
     def home() -> str:
@@ -61,7 +61,8 @@ def create_app(registration: dict[str, Any], port: int) -> Flask:
     @app.get("/callback")
     def callback() -> Any:
         token = oauth.idp.authorize_access_token()  # checks state, PKCE, ID token, iss
-        session["claims"] = dict(token["userinfo"])
+        # The ID token proves the sign-in; profile claims come from the userinfo endpoint.
+        session["claims"] = {**token["userinfo"], **oauth.idp.userinfo(token=token)}
         session["id_token"] = token["id_token"]
         return redirect(url_for("home"))
 
@@ -80,11 +81,11 @@ def create_app(registration: dict[str, Any], port: int) -> Flask:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--instance", default=os.environ.get("IDP_INSTANCE_DIR", "instance"))
     args = parser.parse_args()
     registration = json.loads((Path(args.instance) / "demo_rp.json").read_text())
-    create_app(registration, args.port).run(host="127.0.0.1", port=args.port)
+    port = int(registration["url"].rsplit(":", 1)[1])
+    create_app(registration).run(host="127.0.0.1", port=port)
 
 
 if __name__ == "__main__":

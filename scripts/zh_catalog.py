@@ -4,8 +4,7 @@ writes them with these translations to idp/web/translations/zh/LC_MESSAGES/messa
 ZH = {
     # OpenID Connect pages
     "The request cannot be completed": "无法完成该请求",
-    "The service that sent you here made a request we cannot accept (%(error)s: %(description)s). Go back to the service and try again.":
-        "将您引导至此的应用发出的请求无法被接受（%(error)s：%(description)s）。请返回该应用后重试。",
+    "The service that sent you here made a request we cannot accept (%(error)s: %(description)s). Go back to the service and try again.": "将您引导至此的应用发出的请求无法被接受（%(error)s：%(description)s）。请返回该应用后重试。",
     "Sign-out request refused": "退出请求被拒绝",
     "Allow access": "授权确认",
     "%(name)s asks to use your account": "“%(name)s”请求使用您的账号",

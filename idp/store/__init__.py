@@ -69,6 +69,14 @@ class ArtifactStore:
         with _redis_errors():
             self.client.set(_key(kind, ident), json.dumps(payload, separators=(",", ":")), ex=ttl)
 
+    def add_once(self, kind: str, ident: str, payload: dict[str, Any], ttl: int) -> bool:
+        """Store only if absent (replay caches): True the first time, False ever after."""
+        if ttl <= 0:
+            raise ValueError("every artifact needs a positive TTL")
+        with _redis_errors():
+            data = json.dumps(payload, separators=(",", ":"))
+            return bool(self.client.set(_key(kind, ident), data, ex=ttl, nx=True))
+
     def find(self, kind: str, ident: str) -> dict[str, Any] | None:
         with _redis_errors():
             raw = self.client.get(_key(kind, ident))

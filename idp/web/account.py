@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from idp import context
@@ -13,6 +14,8 @@ from idp.audit import record_event
 from idp.crypto.passwords import PasswordProblem, PasswordRejectedError
 from idp.db import db
 from idp.flows import logout
+from idp.oidc.models import Client, Consent
+from idp.oidc.runtime import oidc
 from idp.web.security import end_sso_cookie, login_required
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -43,8 +46,15 @@ def _current_person() -> Person:
 @login_required
 def overview() -> str:
     person = _current_person()
+    consents = db.session.execute(
+        select(Consent, Client.name)
+        .join(Client, Client.client_id == Consent.client_id)
+        .where(Consent.person_id == person.id)
+        .order_by(Consent.created_at)
+    ).all()
     return render_template(
         "account.html",
+        consents=consents,
         person=person,
         phone=context.accounts().masked_phone(person),
         sessions=context.sessions().list_for_person(person.id),
@@ -119,3 +129,30 @@ def end_other_sessions() -> Response:
     logout.sign_out_others(g.sso.person_id, keep=g.sso.id, reason="ended_by_person")
     flash(_("All your other sessions have been ended."), "info")
     return redirect(url_for("account.overview") + "#sessions", 303)
+
+
+@bp.post("/consents/<client_id>/withdraw")
+@login_required
+def withdraw_consent(client_id: str) -> Response:
+    """Withdraw a service's access: the consent goes and so do its live tokens."""
+    consent = db.session.scalar(
+        select(Consent).where(Consent.person_id == g.sso.person_id, Consent.client_id == client_id)
+    )
+    if consent is not None:
+        client = db.session.get(Client, client_id)
+        db.session.delete(consent)
+        revoked = oidc().artifacts.revoke_person_client_grants(g.sso.person_id, client_id)
+        record_event(
+            db.session,
+            "person:consent:withdrawn",
+            person_id=g.sso.person_id,
+            channel=g.sso.channel,
+            session_id=g.sso.id,
+            detail={"client_id": client_id, "grants_revoked": revoked},
+        )
+        db.session.commit()
+        flash(
+            _("Access for %(name)s has been withdrawn.", name=client.name if client else client_id),
+            "info",
+        )
+    return redirect(url_for("account.overview") + "#consents", 303)

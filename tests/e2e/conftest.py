@@ -50,6 +50,7 @@ class Provider:
     username: str
     password: str
     phone: str
+    env: dict[str, str]
 
 
 def _environment(tmp: Path, port: int) -> dict[str, str]:
@@ -145,7 +146,11 @@ def provider() -> Iterator[Provider]:
         except (RuntimeError, TimeoutError) as exc:
             raise RuntimeError(f"{exc}\n{log_path.read_text(errors='replace')}") from None
         yield Provider(
-            url=url, username=demo["username"], password=demo["password"], phone=demo["phone"]
+            url=url,
+            username=demo["username"],
+            password=demo["password"],
+            phone=demo["phone"],
+            env=env,
         )
     finally:
         if proc is not None:
