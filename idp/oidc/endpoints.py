@@ -21,6 +21,7 @@ from idp.oidc.claims import (
     released_claims,
 )
 from idp.oidc.clients import AUTH_METHODS, ID_TOKEN_ALGS
+from idp.oidc.introspection import CLIENT_AUTH as ENDPOINT_CLIENT_AUTH
 from idp.oidc.runtime import oidc
 
 bp = Blueprint("oidc", __name__)
@@ -46,15 +47,9 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
-        "introspection_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-        ],
-        "revocation_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
+        # exactly what the endpoints accept (idp/oidc/introspection.py)
+        "introspection_endpoint_auth_methods_supported": list(ENDPOINT_CLIENT_AUTH),
+        "revocation_endpoint_auth_methods_supported": list(ENDPOINT_CLIENT_AUTH),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS_SUPPORTED,
         "claims_parameter_supported": True,

@@ -88,9 +88,9 @@ class IntrospectionEndpoint(_Introspection):
             "exp": c.get("exp"),
             "iat": c.get("iat"),
             "iss": oidc().issuer,
-            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
         }
         if token.kind == "access_token":
+            body["token_type"] = "Bearer"  # RFC 7662: an RFC 6749 7.1 token type, if any
             body.update(
                 {k: c[k] for k in ("sub", "aud", "jti", "auth_time", "acr", "amr") if k in c}
             )
