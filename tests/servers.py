@@ -116,6 +116,11 @@ class PostgresServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        return self.launch()
+
+    def launch(self) -> PostgresServer:
+        """Run the server on the existing data directory (also used to restart it)."""
+        data = self.dir / "data"
         self.proc = subprocess.Popen(
             [
                 *self._as_postgres,

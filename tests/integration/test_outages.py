@@ -11,7 +11,6 @@ would break every other test running at the same time.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from idp.web.security import SSO_COOKIE
 from migrations import runner
 from tests.conftest import FAST_HASHING
 from tests.helpers import cookie, csrf_token, sign_in
-from tests.servers import PG_BIN, PostgresServer, RedisServer, wait_for_port
+from tests.servers import PostgresServer, RedisServer
 
 PERSON = {"username": "olivia", "phone": "17000000111", "password": "teapot-harbour-2026"}
 
@@ -173,31 +172,7 @@ class DatabaseOutage:
 
     def restart(self) -> None:
         """Start PostgreSQL again on the same data directory and port (no initdb)."""
-        pg = self.pg
-        pg.proc = subprocess.Popen(
-            [
-                *pg._as_postgres,
-                str(PG_BIN / "postgres"),
-                "-D",
-                str(pg.dir / "data"),
-                "-p",
-                str(pg.port),
-                "-k",
-                str(pg.dir),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "synchronous_commit=off",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(pg.port, proc=pg.proc)
-        pg._wait_ready()
+        self.pg.launch()
 
 
 @pytest.fixture
