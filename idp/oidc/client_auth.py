@@ -12,6 +12,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc.jwk import KeySet
 
 from idp.store import ArtifactStore
 
@@ -32,7 +33,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     def resolve_client_public_key(self, client: Any) -> Any:
         if not client.jwks:
             raise InvalidClientError(description="the client has no registered keys")
-        return client.jwks
+        return KeySet.import_key_set(client.jwks)
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         lifetime = int(claims["exp"]) - int(time.time())
