@@ -157,7 +157,7 @@ def decide(flow_id: str, sso: SsoSession | None, decision: str) -> Outcome:
 def _validate(params: dict[str, str]) -> Outcome | None:
     try:
         oidc().server.get_consent_grant(_oauth2_request(params))
-        claims = parse_claims_parameter(params.get("claims"))
+        parse_claims_parameter(params.get("claims"))  # refuse a malformed one up front
     except OAuth2Error as error:
         return _refuse(params, error.error, error.description or "")
     except ClaimsRequestError as error:
@@ -167,7 +167,6 @@ def _validate(params: dict[str, str]) -> Outcome | None:
         return _refuse(params, "invalid_request", "prompt=none cannot be combined")
     if "max_age" in params and not params["max_age"].isdigit():
         return _refuse(params, "invalid_request", "max_age must be a whole number")
-    del claims
     return None
 
 

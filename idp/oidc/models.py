@@ -87,8 +87,6 @@ class Client(Base):
         hosts = {urlsplit(uri).hostname or "" for uri in self.redirect_uris}
         return hosts.pop() if len(hosts) == 1 else self.client_id
 
-    def get_client_metadata(self) -> dict[str, Any]:
-        return {"id_token_signed_response_alg": self.id_token_signed_response_alg}
 
 
 class Consent(Base):

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp.flows import authorize, end_session
+from idp.web.security import end_sso_cookie
 
 bp = Blueprint("authorize", __name__)
 
@@ -69,8 +70,6 @@ def end() -> Response | tuple[str, int]:
             "error.html", status=400, title=_("Sign-out request refused"), message=outcome.reason
         ), 400
     if outcome.signed_out:
-        from idp.web.security import end_sso_cookie
-
         end_sso_cookie()
     if outcome.location:
         return redirect(outcome.location, 303)
