@@ -315,7 +315,9 @@ def _seed_demo_rp(rp_url: str) -> str:
 
 def register(app: Flask) -> None:
     from admin.clients_cli import client_group
+    from admin.id_cli import id_group
     from admin.keys_cli import keys_group
 
-    for command in (db_group, serve, person_group, demo_group, keys_group, client_group):
+    commands = (db_group, serve, person_group, demo_group, keys_group, client_group, id_group)
+    for command in commands:
         app.cli.add_command(command)
