@@ -48,6 +48,10 @@ i18n: venv
 lock: venv
 	$(BIN)/pip freeze --exclude-editable | grep -v '^pip==' > requirements.lock
 
+## bench: load `idp serve --workers 2` and its baselines on loopback; one JSON line per scenario
+bench: venv
+	$(BIN)/python -m tests.bench.run
+
 system-deps:
 	@bash scripts/system-deps.sh
 

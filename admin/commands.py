@@ -124,7 +124,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the provider with granian (WSGI): N worker processes, M threads each.
 
     Measured here on GET /login, 2 workers, 32 connections: granian 3,459 req/s,
-    gunicorn gthread 1,952, gunicorn sync 1,506.
+    gunicorn gthread 1,952, gunicorn sync 1,506. `make bench` has the full picture.
     """
     problems = check_ready()
     if problems:
@@ -133,10 +133,11 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         _fail("cannot start: " + "; ".join(problems), as_json=False, code=2)
     settings = context.settings()
     env = dict(os.environ, IDP_INSTANCE_DIR=settings.instance_dir)
-    # backpressure bounds the requests in flight per worker (4 threads / 16 measured above).
+    # No --backpressure: granian applies it to open connections, not requests, so a small
+    # value leaves keep-alive clients past the limit unanswered (make bench found it).
     cmd = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
            "--host", host, "--port", str(port), "--workers", str(workers),
-           "--blocking-threads", str(threads), "--backpressure", str(threads * 4),
+           "--blocking-threads", str(threads),
            # a worker still starting ignores SIGTERM; without this stop can hang forever
            "--workers-kill-timeout", "10",
            "--no-ws", "--log-level", "warning", "app:create_app"]  # fmt: skip
