@@ -95,6 +95,19 @@ class Settings:
         300, "IDP_LOGIN_ADDRESS_MAX_FAILURES", "failures per source address per window", minimum=10
     )
     login_address_window: int = _setting(3600, "IDP_LOGIN_ADDRESS_WINDOW", "seconds", minimum=60)
+    connectors_vendor: str = _setting(
+        "fake",
+        "IDP_CONNECTORS_VENDOR",
+        "fake (in memory, synthetic) or govjson (registries over signed JSON)",
+        choices=("fake", "govjson"),
+    )
+    connectors_key: str = _setting(
+        "", "IDP_CONNECTORS_KEY", "HMAC-SM3 key shared with the registries", secret=True
+    )
+    population_registry_url: str = _setting("", "IDP_POPULATION_REGISTRY_URL", "govjson URL")
+    enterprise_registry_url: str = _setting("", "IDP_ENTERPRISE_REGISTRY_URL", "govjson URL")
+    sms_gateway_url: str = _setting("", "IDP_SMS_GATEWAY_URL", "govjson URL")
+    face_verifier_url: str = _setting("", "IDP_FACE_VERIFIER_URL", "govjson URL")
     trusted_proxies: int = _setting(
         0, "IDP_TRUSTED_PROXIES", "X-Forwarded-For hops to trust", minimum=0, maximum=5
     )
@@ -260,6 +273,18 @@ def load_settings(
     _check_issuer(settings.issuer)
     _check_database_url(settings.database_url)
     _check_redis_url(settings.redis_url)
+    if settings.connectors_vendor == "govjson":
+        for name in (
+            "population_registry_url",
+            "enterprise_registry_url",
+            "sms_gateway_url",
+            "face_verifier_url",
+        ):
+            if not getattr(settings, name).startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"IDP_{name.upper()}: required (an http(s) URL) when "
+                    "IDP_CONNECTORS_VENDOR is govjson"
+                )
     if settings.session_idle_timeout > settings.session_absolute_timeout:
         raise ConfigError("IDP_SESSION_IDLE_TIMEOUT: must not exceed IDP_SESSION_ABSOLUTE_TIMEOUT")
     return settings

@@ -8,6 +8,7 @@ import idp.accounts.models
 import idp.audit.models
 import idp.keys.models  # noqa: F401
 import idp.oidc.models  # noqa: F401
+import realname.models  # noqa: F401
 from idp.db import Base
 
 connection = context.config.attributes.get("connection")

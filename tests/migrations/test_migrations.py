@@ -14,10 +14,19 @@ import idp.accounts.models
 import idp.audit.models
 import idp.keys.models
 import idp.oidc.models  # noqa: F401
+import realname.models  # noqa: F401
 from idp.db import Base
 from migrations import runner
 
-TABLES = {"persons", "credentials", "audit_events", "signing_keys", "clients", "consents"}
+TABLES = {
+    "persons",
+    "credentials",
+    "audit_events",
+    "signing_keys",
+    "clients",
+    "consents",
+    "agreement_acceptances",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,0 +1,57 @@
+"""The real-name registration agreements (实名注册协议), versioned, in both languages.
+
+A new version is a new entry here; persons who accepted an older one are asked again at
+their next sign-in. Text changes need a new version: an accepted version never changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class AgreementKind(StrEnum):
+    person = "person"  # 自然人实名注册协议
+    organization = "organization"  # 法人实名注册协议
+
+
+@dataclass(frozen=True)
+class Agreement:
+    kind: AgreementKind
+    version: str
+    title_zh: str
+    title_en: str
+    text_zh: str
+    text_en: str
+
+
+PERSON_2026_11 = Agreement(
+    kind=AgreementKind.person,
+    version="2026-11",
+    title_zh="自然人实名注册协议",
+    title_en="Real-name registration agreement for individuals",
+    text_zh=(
+        "一、您应使用本人真实身份信息注册，不得冒用他人身份。\n"
+        "二、平台仅为核验您的身份而收集姓名、证件号码和手机号码，证件号码与手机号码加密存储，"
+        "并与权威数据源（人口信息库）比对。\n"
+        "三、经您同意，平台向您选择登录的政务服务应用提供必要的身份信息；您可以在个人中心查看"
+        "和撤销授权。\n"
+        "四、请妥善保管账号和密码；发现账号异常请及时修改密码或联系客服。\n"
+        "五、平台按照《个人信息保护法》保护您的个人信息，您可以申请查阅、更正或注销账号。"
+    ),
+    text_en=(
+        "1. Register with your own true identity; never use another person's.\n"
+        "2. The platform collects your name, ID number and mobile number only to prove who "
+        "you are. ID and mobile numbers are stored encrypted and checked against the "
+        "authoritative population registry.\n"
+        "3. With your consent, the platform gives the government services you sign in to the "
+        "identity information they need. You can see and withdraw each consent in your "
+        "account centre.\n"
+        "4. Keep your account and password safe. If anything looks wrong, change your "
+        "password or contact the service desk.\n"
+        "5. Your personal information is protected under the Personal Information Protection "
+        "Law; you may ask to see, correct or delete it, or close your account."
+    ),
+)
+
+CURRENT: dict[AgreementKind, Agreement] = {AgreementKind.person: PERSON_2026_11}
