@@ -6,7 +6,7 @@ from alembic import context
 
 import idp.accounts.models
 import idp.audit.models
-import idp.keys.models  # noqa: F401
+import idp.keys.models
 import idp.oidc.models  # noqa: F401
 import realname.models  # noqa: F401
 from idp.db import Base
