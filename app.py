@@ -12,11 +12,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import admin
 from config import Settings, load_settings
+from connectors import factory
+from connectors.factory import Endpoint
 from idp import db as database
 from idp import web
 from idp.accounts.services import Accounts
 from idp.accounts.sessions import SessionStore
 from idp.accounts.throttle import LoginThrottle
+from idp.context import Connectors
 from idp.crypto.passwords import PasswordHasher
 from idp.crypto.pii import PiiSealer
 from idp.keys import init_app as init_keys
@@ -83,6 +86,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         address_window=settings.login_address_window,
     )
 
+    app.extensions["idp.connectors"] = _connectors(settings)
     keys = init_keys(app, settings)
     oidc_server.init_app(
         app, settings, keys=keys, store=store, accounts=app.extensions["idp.accounts"]
@@ -92,6 +96,21 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(oidc_endpoints.bp)
     admin.init_app(app)
     return app
+
+
+def _connectors(settings: Settings) -> Connectors:
+    """The registries and gateways named by configuration (fake: synthetic, in memory)."""
+    vendor, key = settings.connectors_vendor, bytes.fromhex(settings.connectors_key)
+
+    def endpoint(url: str) -> Endpoint:
+        return Endpoint(url, key, float(settings.connectors_timeout))
+
+    return Connectors(
+        population=factory.population_registry(vendor, endpoint(settings.population_registry_url)),
+        enterprise=factory.enterprise_registry(vendor, endpoint(settings.enterprise_registry_url)),
+        sms=factory.sms_gateway(vendor, endpoint(settings.sms_gateway_url)),
+        face=factory.face_verifier(vendor, endpoint(settings.face_verifier_url)),
+    )
 
 
 def _redis_url(settings: Settings) -> str:

@@ -102,12 +102,25 @@ class Settings:
         choices=("fake", "govjson"),
     )
     connectors_key: str = _setting(
-        "", "IDP_CONNECTORS_KEY", "HMAC-SM3 key shared with the registries", secret=True
+        "",
+        "IDP_CONNECTORS_KEY",
+        "HMAC-SM3 key shared with the registries, 64 hex chars",
+        secret=True,
+        hex_bytes=32,
     )
-    population_registry_url: str = _setting("", "IDP_POPULATION_REGISTRY_URL", "govjson URL")
-    enterprise_registry_url: str = _setting("", "IDP_ENTERPRISE_REGISTRY_URL", "govjson URL")
-    sms_gateway_url: str = _setting("", "IDP_SMS_GATEWAY_URL", "govjson URL")
-    face_verifier_url: str = _setting("", "IDP_FACE_VERIFIER_URL", "govjson URL")
+    connectors_timeout: int = _setting(
+        3, "IDP_CONNECTORS_TIMEOUT", "seconds to wait for a registry", minimum=1, maximum=30
+    )
+    population_registry_url: str = _setting(
+        "http://127.0.0.1:8101", "IDP_POPULATION_REGISTRY_URL", "govjson URL"
+    )
+    enterprise_registry_url: str = _setting(
+        "http://127.0.0.1:8102", "IDP_ENTERPRISE_REGISTRY_URL", "govjson URL"
+    )
+    sms_gateway_url: str = _setting("http://127.0.0.1:8103", "IDP_SMS_GATEWAY_URL", "govjson URL")
+    face_verifier_url: str = _setting(
+        "http://127.0.0.1:8104", "IDP_FACE_VERIFIER_URL", "govjson URL"
+    )
     trusted_proxies: int = _setting(
         0, "IDP_TRUSTED_PROXIES", "X-Forwarded-For hops to trust", minimum=0, maximum=5
     )

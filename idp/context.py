@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 from flask import current_app
 
 from config import Settings
+from connectors.enterprise import EnterpriseRegistry
+from connectors.face import FaceVerifier
+from connectors.population import PopulationRegistry
+from connectors.sms import SmsGateway
 from idp.accounts.services import Accounts
 from idp.accounts.sessions import SessionStore
 from idp.accounts.throttle import LoginThrottle
@@ -27,6 +32,20 @@ def accounts() -> Accounts:
 
 def sessions() -> SessionStore:
     return cast(SessionStore, current_app.extensions["idp.sessions"])
+
+
+@dataclass(frozen=True)
+class Connectors:
+    """The outside systems, as interfaces; which implementation is configuration's choice."""
+
+    population: PopulationRegistry
+    enterprise: EnterpriseRegistry
+    sms: SmsGateway
+    face: FaceVerifier
+
+
+def connectors() -> Connectors:
+    return cast(Connectors, current_app.extensions["idp.connectors"])
 
 
 def login_throttle() -> LoginThrottle:

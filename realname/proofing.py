@@ -73,7 +73,7 @@ def prove_real_name(
     name = unicodedata.normalize("NFKC", name).strip()
     if not name or len(name) > MAX_NAME:
         return ProofingResult(Outcome.format_rejected, rule="name", masked_number=masked)
-    if kind is not IdType.resident:
+    if kind is not IdType.RESIDENT:
         return ProofingResult(Outcome.unsupported_type, masked_number=masked)
 
     try:

@@ -2,6 +2,54 @@
 writes them with these translations to idp/web/translations/zh/LC_MESSAGES/messages.po."""
 
 ZH = {
+    # Registration and real-name verification
+    "Enter a mainland mobile number (11 digits).": "请输入 11 位大陆手机号码。",
+    "Please read and accept the registration agreement.": "请阅读并同意实名注册协议。",
+    "Too many codes were requested. Wait a minute and try again.": "请求验证码次数过多，请稍候一分钟再试。",
+    "The text message could not be sent right now. Nothing has been saved; please try again later.":
+        "短信暂时无法发送，未保存任何信息，请稍后再试。",
+    "This code has expired or was used up. Request a new one.": "验证码已过期或已失效，请重新获取。",
+    "This mobile number already has an account. Sign in instead.": "该手机号码已注册，请直接登录。",
+    "A user name has 3 to 64 letters, digits or _ . -, and starts with a letter.":
+        "用户名为 3 至 64 位字母、数字或 _ . -，且以字母开头。",
+    "This user name is taken. Choose another one.": "该用户名已被使用，请换一个。",
+    "The code is wrong. %(n)d tries left.": "验证码错误，还可尝试 %(n)d 次。",
+    "Please try again.": "请重试。",
+    "Your account is ready. Verify your real name to use services that need it.":
+        "账号已创建。完成实名认证后即可办理需要实名的业务。",
+    "Real-name verification succeeded. Your assurance level is now 3.": "实名认证成功，您的可信等级已提升为 3 级。",
+    "This certificate type cannot be verified online yet. Please verify at a service counter.":
+        "该证件类型暂不支持在线核验，请到服务窗口办理。",
+    "The name and ID number do not match the population registry.": "姓名与证件号码不一致，未通过人口库核验。",
+    "This ID number cannot be used for registration.": "该证件号码无法用于注册。",
+    "This identity already has an account (mobile number %(phone)s). Sign in with that account, or recover it.":
+        "该身份已有账号（手机号码 %(phone)s）。请使用该账号登录，或找回该账号。",
+    "The population registry is not answering right now. Nothing has been changed; please try again later.":
+        "人口信息库暂时无法响应，您的信息未作任何更改，请稍后再试。",
+    "The ID number was refused: %(rule)s.": "证件号码未通过校验：%(rule)s。",
+    "Version %(v)s": "版本 %(v)s",
+    "No account yet? Register": "还没有账号？立即注册",
+    "Real-name registration agreement": "实名注册协议",
+    "Real-name verification": "实名认证",
+    "Your real name is verified (level %(n)d).": "您已完成实名认证（%(n)d 级）。",
+    "Your name and ID number are checked against the population registry. The ID number is stored encrypted.":
+        "您的姓名和证件号码将与人口信息库比对，证件号码加密存储。",
+    "Sign in with the other account": "使用已有账号登录",
+    "Certificate type": "证件类型",
+    "Resident identity card": "居民身份证",
+    "ID number": "证件号码",
+    "Verify": "核验",
+    "Register": "注册",
+    "A code was sent to %(phone)s.": "验证码已发送至 %(phone)s。",
+    "Code from the text message": "短信验证码",
+    "User name (optional)": "用户名（可选）",
+    "Create account": "创建账号",
+    "One account for every government service. We will send a code to your mobile number.":
+        "一个账号，办遍政务服务。我们将向您的手机发送验证码。",
+    "I have read and accept the": "我已阅读并同意",
+    "real-name registration agreement": "《自然人实名注册协议》",
+    "Send code": "获取验证码",
+    "Already registered? Sign in": "已有账号？直接登录",
     # OpenID Connect pages
     "The request cannot be completed": "无法完成该请求",
     "The service that sent you here made a request we cannot accept (%(error)s: %(description)s). Go back to the service and try again.": "将您引导至此的应用发出的请求无法被接受（%(error)s：%(description)s）。请返回该应用后重试。",

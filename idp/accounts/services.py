@@ -57,6 +57,16 @@ def normalise_username(raw: str) -> str:
     return name
 
 
+_RESIDENT_ID = re.compile(r"\d{17}[\dX]")
+
+
+def _resident_id(identifier: str) -> str | None:
+    """An 18-character resident ID number, upper-cased; None for anything else. The
+    format rules live in realname/identifiers.py; this only tells the kinds apart."""
+    candidate = identifier.replace(" ", "").upper()
+    return candidate if _RESIDENT_ID.fullmatch(candidate) else None
+
+
 class Accounts:
     def __init__(self, hasher: PasswordHasher, sealer: PiiSealer) -> None:
         self.hasher = hasher
@@ -64,8 +74,13 @@ class Accounts:
 
     # -- lookups ---------------------------------------------------------------------------
     def find_by_login(self, session: Session, identifier: str) -> Person | None:
-        """The person a sign-in identifier names: a phone number or a username."""
+        """The person a sign-in identifier names: a phone number, a resident ID number
+        (once real-name verified) or a username."""
         identifier = identifier.strip()
+        id_number = _resident_id(identifier)
+        if id_number is not None:
+            index = self.sealer.blind_index("id:resident", id_number)
+            return session.scalar(select(Person).where(Person.id_number_index == index))
         try:
             phone = normalise_phone(identifier)
         except InvalidIdentifierError:

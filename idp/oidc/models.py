@@ -88,7 +88,6 @@ class Client(Base):
         return hosts.pop() if len(hosts) == 1 else self.client_id
 
 
-
 class Consent(Base):
     """What a person allowed a client to receive. Remembered until revoked."""
 
