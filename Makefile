@@ -12,13 +12,17 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: run test venv lint bench i18n lock system-deps clean
 
 ## run: set up, migrate, seed demo data and serve the provider at http://127.0.0.1:8000
-##      with the demo relying party beside it at http://127.0.0.1:8001
+##      with the demo relying party at :8001 and the reference registries and SMS
+##      gateway (synthetic data) at :8101-8104
+INSTANCE := $(or $(IDP_INSTANCE_DIR),instance)
 run: venv
 	$(BIN)/idp db upgrade
 	$(BIN)/idp demo seed
+	$(BIN)/python -m connectors.serve_all --key-file $(INSTANCE)/secrets/connectors_key \
+	    --data $(INSTANCE)/registry.json & registries=$$!; \
 	$(BIN)/python examples/demo_rp.py & rp=$$!; \
-	trap 'kill $$rp 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/idp serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	trap 'kill $$rp $$registries 2>/dev/null' EXIT INT TERM; \
+	IDP_CONNECTORS_VENDOR=govjson $(BIN)/idp serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 ## test: install what the tests need (system packages too, when root) and run the whole suite
 test: venv system-deps

@@ -274,6 +274,26 @@ def demo_seed(rp_url: str, as_json: bool) -> None:
         )
 
 
+@demo_group.command("sms")
+@click.argument("phone")
+def demo_sms(phone: str) -> None:
+    """Show the text messages the demo SMS gateway "delivered" to PHONE (its outbox)."""
+    from connectors.errors import ConnectorError
+    from connectors.sms import SmsOutbox
+
+    gateway = context.connectors().sms
+    if not isinstance(gateway, SmsOutbox):
+        _fail("this SMS gateway has no outbox (a real gateway delivers to phones)", as_json=False)
+    try:
+        messages = gateway.outbox(phone.strip())
+    except ConnectorError as exc:
+        _fail(f"the SMS gateway did not answer: {exc}", as_json=False)
+    if not messages:
+        click.echo("no messages")
+    for message in messages:
+        click.echo(f"{message.text}")
+
+
 DEMO_RP: dict[str, Any] = {
     "client_id": "demo-rp",
     "name": "演示应用（社保查询）",
