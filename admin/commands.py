@@ -17,10 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from idp import context
 from idp.accounts.models import Person
-from idp.accounts.services import AccountExistsError, InvalidIdentifierError
-from idp.accounts.throttle import account_key
 from idp.audit import record_event
-from idp.crypto.passwords import PasswordRejectedError
 from idp.db import db
 from idp.errors import StoreUnavailableError
 from idp.store import embedded as embedded_redis
@@ -160,73 +157,6 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     sys.exit(code)
 
 
-# -- person -----------------------------------------------------------------------------
-@click.group("person", help="Person accounts.")
-def person_group() -> None:
-    pass
-
-
-@person_group.command("create")
-@click.option("--username", default=None)
-@click.option("--phone", required=True)
-@click.option("--password", default=None, help="`-` reads it from standard input.")
-@click.option("--name", default=None)
-@click.option("--json", "as_json", is_flag=True)
-def person_create(
-    username: str | None, phone: str, password: str | None, name: str | None, as_json: bool
-) -> None:
-    """Create a person with a password (counter registration)."""
-    if password == READ_STDIN:
-        password = sys.stdin.readline().rstrip("\n")
-    elif password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        with db.transaction() as session:
-            person = context.accounts().create_person(
-                session, username=username, phone=phone, password=password, name=name
-            )
-            record_event(
-                session,
-                "admin:person:created",
-                person_id=person.id,
-                actor="admin:cli",
-                channel="admin",
-            )
-    except InvalidIdentifierError as exc:
-        _fail(f"invalid {exc.field}: {exc.rule}", as_json=as_json, field=exc.field, rule=exc.rule)
-    except AccountExistsError as exc:
-        _fail(f"a person with this {exc.field} already exists", as_json=as_json, field=exc.field)
-    except PasswordRejectedError as exc:
-        _fail(
-            f"password refused: {exc.problem}",
-            as_json=as_json,
-            field="password",
-            rule=str(exc.problem),
-        )
-    if as_json:
-        click.echo(json.dumps({"ok": True, "person": _person_json(person)}, ensure_ascii=False))
-    else:
-        click.echo(
-            f"created person {person.id} ({person.username or '-'}, "
-            f"{context.accounts().masked_phone(person)})"
-        )
-
-
-@person_group.command("unlock")
-@click.argument("identifier")
-def person_unlock(identifier: str) -> None:
-    """Lift a sign-in block on the account IDENTIFIER (user name or phone)."""
-    person = context.accounts().find_by_login(db.session, identifier)
-    if person is None:
-        _fail("no such person", as_json=False)
-    context.login_throttle().unblock(account_key(person.id, identifier))
-    record_event(
-        db.session, "admin:person:unlocked", person_id=person.id, actor="admin:cli", channel="admin"
-    )
-    db.session.commit()
-    click.echo(f"unlocked {person.id}")
-
-
 # -- demo -------------------------------------------------------------------------------
 @click.group("demo", help="Demonstration data (synthetic).")
 def demo_group() -> None:
@@ -338,6 +268,7 @@ def register(app: Flask) -> None:
     from admin.clients_cli import client_group
     from admin.id_cli import id_group
     from admin.keys_cli import keys_group
+    from admin.person_cli import person_group
 
     commands = (db_group, serve, person_group, demo_group, keys_group, client_group, id_group)
     for command in commands:

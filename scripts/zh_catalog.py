@@ -2,6 +2,8 @@
 writes them with these translations to idp/web/translations/zh/LC_MESSAGES/messages.po."""
 
 ZH = {
+    "Whether your real name is verified": "是否已实名认证",
+    "Your assurance level": "可信等级",
     # Registration and real-name verification
     "Enter a mainland mobile number (11 digits).": "请输入 11 位大陆手机号码。",
     "Please read and accept the registration agreement.": "请阅读并同意实名注册协议。",

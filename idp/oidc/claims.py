@@ -9,12 +9,14 @@ from idp.accounts.models import Person
 from idp.accounts.services import Accounts
 
 LOA_PREFIX = "urn:cn:gov:idp:loa:"
+REAL_NAME_LOA = 3
 ACR_VALUES = [f"{LOA_PREFIX}{n}" for n in (2, 3, 4, 5)]
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "openid": ("sub",),
     "profile": ("name", "preferred_username", "updated_at"),
     "phone": ("phone_number", "phone_number_verified"),
+    "realname": ("name", "real_name_verified", "loa"),
     "offline_access": (),
 }
 SCOPES_SUPPORTED = list(SCOPE_CLAIMS)
@@ -80,6 +82,10 @@ def person_claims(person: Person, accounts: Accounts, names: set[str]) -> dict[s
         values["name"] = person.name
     if "preferred_username" in names and person.username:
         values["preferred_username"] = person.username
+    if "real_name_verified" in names:
+        values["real_name_verified"] = person.loa >= REAL_NAME_LOA
+    if "loa" in names:
+        values["loa"] = person.loa
     if "updated_at" in names:
         values["updated_at"] = int(person.updated_at.timestamp())
     if "phone_number" in names:

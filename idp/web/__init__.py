@@ -48,6 +48,8 @@ def init_app(app: Flask) -> None:
             "phone_number": _("Mobile number"),
             "phone_number_verified": _("Whether the mobile number is verified"),
             "updated_at": _("When your profile last changed"),
+            "real_name_verified": _("Whether your real name is verified"),
+            "loa": _("Your assurance level"),
             "acr": _("Authentication level and method"),
             "amr": _("Authentication level and method"),
             "auth_time": _("Authentication level and method"),
