@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from realname.models import AgreementAcceptance
+
 
 class AgreementKind(StrEnum):
     person = "person"  # 自然人实名注册协议
@@ -55,3 +60,33 @@ PERSON_2026_11 = Agreement(
 )
 
 CURRENT: dict[AgreementKind, Agreement] = {AgreementKind.person: PERSON_2026_11}
+
+
+def pending_for(
+    session: Session, person_id: str, kind: AgreementKind = AgreementKind.person
+) -> Agreement | None:
+    """The current agreement if this person accepted an older version and not this one.
+
+    Persons with no acceptance at all (created at a counter, where the paper form is
+    signed, or imported from a departmental system) are not asked here.
+    """
+    versions = set(
+        session.scalars(
+            select(AgreementAcceptance.version).where(
+                AgreementAcceptance.person_id == person_id, AgreementAcceptance.kind == kind.value
+            )
+        )
+    )
+    current = CURRENT[kind]
+    return current if versions and current.version not in versions else None
+
+
+def accept(session: Session, person_id: str, agreement: Agreement, channel: str) -> None:
+    session.add(
+        AgreementAcceptance(
+            person_id=person_id,
+            kind=agreement.kind.value,
+            version=agreement.version,
+            channel=channel,
+        )
+    )

@@ -13,6 +13,9 @@
                         |                  else -> SIGN-IN page, then resume here
                         |-- level out of reach -> unmet_authentication_requirements to RP
                         v
+                   [a newer registration agreement?] --yes--> accept it, then resume
+                        | no
+                        v
                    [consent needed?] --yes--> prompt=none -> consent_required to RP
                         | no              \\-> CONSENT page: allow -> remember it
                         v                                    deny  -> access_denied to RP
@@ -52,6 +55,7 @@ from idp.oidc.claims import (
 )
 from idp.oidc.models import Client, Consent
 from idp.oidc.runtime import oidc
+from realname import agreements
 
 FLOW_TTL = 600
 KIND = "authz-flow"
@@ -101,7 +105,12 @@ class AskConsent:
     claims: list[str]
 
 
-Outcome = ShowError | SendTo | SignIn | AskConsent
+@dataclass
+class AcceptAgreement:
+    flow_id: str
+
+
+Outcome = ShowError | SendTo | SignIn | AskConsent | AcceptAgreement
 
 
 # -- entry points the views call ----------------------------------------------------------
@@ -191,6 +200,9 @@ def _advance(record: dict[str, Any], sso: SsoSession | None) -> Outcome:
         return SignIn(record["id"], params.get("login_hint"))
 
     assert sso is not None and person is not None
+    if agreements.pending_for(db.session, person.id):
+        context.store().upsert(KIND, record["id"], record, FLOW_TTL)  # resumed afterwards
+        return AcceptAgreement(record["id"])
     if _needs_consent(params, person.id):
         if "none" in params.get("prompt", "").split():
             return _refuse(params, "consent_required", "the person has not consented")

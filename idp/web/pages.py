@@ -12,6 +12,7 @@ from idp import context
 from idp.db import db
 from idp.flows import login, logout
 from idp.web.security import end_sso_cookie, safe_next, start_sso_cookie
+from realname import agreements
 
 bp = Blueprint("web", __name__)
 
@@ -73,7 +74,10 @@ def login_submit() -> Response | tuple[str, int, dict[str, str]]:
         logout.sign_out(g.sso, reason="replaced")
     start_sso_cookie(result.token)
     session.pop("csrf_token", None)  # a new CSRF secret for the signed-in session
-    return redirect(next_url or url_for("account.overview"), 303)
+    destination = next_url or url_for("account.overview")
+    if result.session and agreements.pending_for(db.session, result.session.person_id):
+        return redirect(url_for("register.accept_agreement", next=destination), 303)
+    return redirect(destination, 303)
 
 
 @bp.get("/logout")

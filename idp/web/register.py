@@ -11,10 +11,12 @@ from werkzeug.wrappers import Response
 
 from idp import context
 from idp.accounts.models import Person
+from idp.audit import record_event
 from idp.db import db
 from idp.flows import register
 from idp.web.account import password_problem_text
-from idp.web.security import login_required, start_sso_cookie
+from idp.web.security import login_required, safe_next, start_sso_cookie
+from realname import agreements
 from realname.agreements import CURRENT, AgreementKind
 from realname.identifiers import RULE_MESSAGES
 from realname.proofing import Outcome, prove_real_name
@@ -170,3 +172,31 @@ def realname() -> Response | tuple[str, int]:
         recovery=result.outcome is Outcome.identity_taken,
         name=request.form.get("name", "")[:64],
     ), status
+
+
+@bp.route("/agreement/accept", methods=["GET", "POST"])
+@login_required
+def accept_agreement() -> Response | str:
+    """A newer agreement than the one the person accepted: read it, accept, carry on."""
+    next_url = safe_next(request.values.get("next")) or url_for("account.overview")
+    pending = agreements.pending_for(db.session, g.sso.person_id)
+    if pending is None:
+        return redirect(next_url, 303)
+    if request.method == "POST" and request.form.get("decision") == "accept":
+        agreements.accept(db.session, g.sso.person_id, pending, g.sso.channel)
+        record_event(
+            db.session,
+            "person:agreement:accepted",
+            person_id=g.sso.person_id,
+            channel=g.sso.channel,
+            detail={"version": pending.version},
+        )
+        db.session.commit()
+        return redirect(next_url, 303)
+    return render_template(
+        "agreement.html",
+        agreement=pending,
+        zh=str(get_locale()) == "zh",
+        accept=True,
+        next_url=next_url,
+    )
