@@ -94,6 +94,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     web.csrf.exempt(oidc_endpoints.bp)  # RPs authenticate themselves; no browser forms
     app.register_blueprint(oidc_endpoints.bp)
+    app.wsgi_app = oidc_endpoints.PublishedDocuments(  # type: ignore[method-assign]
+        app.wsgi_app, issuer=settings.issuer, keys=keys, secure=settings.secure_cookies
+    )
     admin.init_app(app)
     return app
 

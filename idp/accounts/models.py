@@ -13,6 +13,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.db import Base, UTCDateTime, created_at, updated_at, uuid_pk
 
+ACTIVE = "active"  # Person.status of someone who may sign in and use their grants
+
 
 class Person(Base):
     __tablename__ = "persons"
@@ -27,17 +29,18 @@ class Person(Base):
     id_number_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     id_number_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     loa: Mapped[int] = mapped_column(SmallInteger, default=2)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
+    # Loaded when a password is checked or set, not with every person (userinfo, tokens).
     credentials: Mapped[list[Credential]] = relationship(
-        back_populates="person", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="person", cascade="all, delete-orphan", lazy="select"
     )
 
     @property
     def active(self) -> bool:
-        return self.status == "active"
+        return self.status == ACTIVE
 
     def credential(self, kind: str) -> Credential | None:
         return next((c for c in self.credentials if c.type == kind), None)

@@ -11,7 +11,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.accounts.models import Credential, Person
+from idp.accounts.models import ACTIVE, Credential, Person
 from idp.crypto.passwords import PasswordHasher, check_new_password
 from idp.crypto.pii import PiiSealer, mask_phone
 from idp.db import new_id, utcnow
@@ -89,6 +89,10 @@ class Accounts:
             index = self.sealer.blind_index("phone", phone)
             return session.scalar(select(Person).where(Person.phone_index == index))
         return session.scalar(select(Person).where(Person.username == identifier.lower()))
+
+    def is_active(self, session: Session, person_id: str) -> bool:
+        """Whether the person exists and is active, reading one column (token endpoint)."""
+        return session.scalar(select(Person.status).where(Person.id == person_id)) == ACTIVE
 
     def phone(self, person: Person) -> str | None:
         if person.phone_sealed is None:

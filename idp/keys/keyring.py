@@ -92,6 +92,7 @@ class _Snapshot:
     active: dict[str, KeyMaterial]
     retired: frozenset[str]
     jwks: tuple[dict[str, Any], ...]
+    jwks_json: bytes  # the JWKS document, serialised once per snapshot
 
 
 def _row(key: NewKey, now: datetime) -> SigningKey:
@@ -186,6 +187,10 @@ class KeyRing:
     def jwks(self) -> dict[str, Any]:
         """The public keys that RPs may meet in tokens: next, active and retiring."""
         return {"keys": [dict(k) for k in self._fresh().jwks]}
+
+    def jwks_json(self) -> bytes:
+        """`jwks()` as compact JSON, built once per reload (the JWKS endpoint serves it)."""
+        return self._fresh().jwks_json
 
     # -- managing keys (each in its own transaction) -------------------------------------
     def ensure_keys(self) -> None:
@@ -419,12 +424,14 @@ class KeyRing:
             ),
             key=lambda key: (order[KeyState(key.state)], key.material.alg, key.material.kid),
         )
+        jwks = tuple(key.material.public_jwk for key in shown)
         return _Snapshot(
             loaded_at=time.monotonic(),
             published=published,
             active=active,
             retired=frozenset(retired),
-            jwks=tuple(key.material.public_jwk for key in shown),
+            jwks=jwks,
+            jwks_json=json.dumps({"keys": jwks}, separators=(",", ":")).encode(),
         )
 
 

@@ -53,7 +53,8 @@ class Artifacts:
         )
 
     # -- grants ----------------------------------------------------------------------------
-    def create_grant(self, data: dict[str, Any]) -> str:
+    def create_grant(self, data: dict[str, Any]) -> tuple[str, int]:
+        """Store a new grant; returns its id and when it ends (epoch seconds)."""
         grant_id = secrets.token_urlsafe(18)
         now = int(time.time())
         record = {**data, "created_at": now, "exp": now + self.refresh_ttl}
@@ -61,7 +62,7 @@ class Artifacts:
         if data.get("sid"):
             self.store.index_add("session-grants", data["sid"], grant_id, self.refresh_ttl)
         self.store.index_add("person-grants", data["person_id"], grant_id, self.refresh_ttl)
-        return grant_id
+        return grant_id, record["exp"]
 
     def grant(self, grant_id: str | None) -> dict[str, Any] | None:
         return self.store.find("grant", grant_id) if grant_id else None
@@ -87,39 +88,38 @@ class Artifacts:
         return revoked
 
     # -- refresh tokens --------------------------------------------------------------------
-    def issue_refresh_token(self, grant_id: str, client_id: str, scope: str) -> str:
-        grant = self.grant(grant_id)
-        remaining = (grant["exp"] - int(time.time())) if grant else 0
+    def issue_refresh_token(self, grant_id: str, client_id: str, scope: str, grant_exp: int) -> str:
+        """A new refresh token of a grant that ends at `grant_exp` (epoch seconds)."""
+        remaining = grant_exp - int(time.time())
         if remaining <= 0:
             raise LookupError("grant expired")
         token = secrets.token_urlsafe(32)
         self.store.upsert(
-            "refresh",
-            digest(token),
-            {"grant_id": grant_id, "client_id": client_id, "scope": scope, "used": False},
-            remaining,
+            "refresh", digest(token), _refresh_record(grant_id, client_id, scope), remaining
         )
         return token
 
-    def find_refresh_token(self, token: str) -> dict[str, Any] | None:
-        return self.store.find("refresh", digest(token))
+    def find_refresh_token(self, token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """A refresh token's record and its grant (None once revoked), in one round trip."""
+        return self.store.find_linked("refresh", digest(token), "grant_id", "grant")
 
-    def use_refresh_token(self, token: str) -> dict[str, Any] | None:
-        """Mark a refresh token used (rotation). Returns its record, or None if it was
-        already used: the caller must then treat it as stolen and revoke the grant."""
-        key = digest(token)
-        data = self.store.consume("refresh", key)
-        if data is None or data.get("used"):
-            if data is not None:  # put the tombstone back for later replays
-                self.store.upsert("refresh", key, data, self.refresh_ttl)
-            return None
-        ttl = max(self._grant_ttl(data["grant_id"]), 1)
-        self.store.upsert("refresh", key, {**data, "used": True}, ttl)
-        return data
-
-    def _grant_ttl(self, grant_id: str) -> int:
-        grant = self.grant(grant_id)
-        return (grant["exp"] - int(time.time())) if grant else 1
+    def rotate_refresh_token(
+        self, token: str, data: dict[str, Any], grant: dict[str, Any], scope: str | None
+    ) -> str | None:
+        """Mark a refresh token used and, if `scope` is given, issue its successor for that
+        scope, in one atomic step: of two requests racing with one token, only one wins.
+        Returns the successor (None without `scope`). Raises RefreshTokenReusedError if
+        the token was used already or is gone: the caller must then treat it as stolen
+        and revoke the grant. The tombstone lives as long as the grant, for late replays."""
+        ttl = max(grant["exp"] - int(time.time()), 1)
+        successor = secrets.token_urlsafe(32) if scope is not None else None
+        new = None
+        if successor is not None and scope is not None:
+            new = (digest(successor), _refresh_record(data["grant_id"], data["client_id"], scope))
+        spent = self.store.spend("refresh", digest(token), {**data, "used": True}, ttl, new)
+        if not spent:
+            raise RefreshTokenReusedError()
+        return successor
 
     # -- access-token revocation -----------------------------------------------------------
     def revoke_access_token(self, jti: str, exp: int) -> None:
@@ -127,5 +127,19 @@ class Artifacts:
         if ttl > 0:
             self.store.upsert("revoked-jti", jti, {"exp": exp}, ttl)
 
-    def access_token_revoked(self, jti: str) -> bool:
-        return self.store.find("revoked-jti", jti) is not None
+    def access_token_state(
+        self, jti: str, grant_id: str | None
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """(revoked?, its grant or None) for an access token, in one round trip."""
+        if not grant_id:
+            return self.store.find("revoked-jti", jti) is not None, None
+        revoked, grant = self.store.find_each(("revoked-jti", jti), ("grant", grant_id))
+        return revoked is not None, grant
+
+
+class RefreshTokenReusedError(Exception):
+    """A refresh token was presented again after it was used: its family is compromised."""
+
+
+def _refresh_record(grant_id: str, client_id: str, scope: str) -> dict[str, Any]:
+    return {"grant_id": grant_id, "client_id": client_id, "scope": scope, "used": False}

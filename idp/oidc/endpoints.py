@@ -4,15 +4,17 @@ introspection, revocation. Errors are OAuth JSON (RFC 6749 5.2, RFC 6750 3)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
 
 from idp import context
 from idp.accounts.models import Person
 from idp.db import db
-from idp.keys import InvalidTokenError
+from idp.errors import DatabaseUnavailableError
+from idp.keys import InvalidTokenError, KeyRing
 from idp.oidc.claims import (
     ACR_VALUES,
     CLAIMS_SUPPORTED,
@@ -23,6 +25,10 @@ from idp.oidc.claims import (
 from idp.oidc.clients import AUTH_METHODS, ID_TOKEN_ALGS
 from idp.oidc.introspection import CLIENT_AUTH as ENDPOINT_CLIENT_AUTH
 from idp.oidc.runtime import oidc
+from idp.web.security import security_headers
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 bp = Blueprint("oidc", __name__)
 
@@ -63,27 +69,71 @@ def discovery_document(issuer: str) -> dict[str, Any]:
     }
 
 
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+JWKS_PATH = "/.well-known/jwks.json"
+DISCOVERY_HEADERS = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+# Short: RPs must see a rotated-in key soon, and refetch on an unknown kid anyway.
+JWKS_HEADERS = {"Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*"}
+
+
 @cache
 def _discovery_bytes(issuer: str) -> bytes:
     return json.dumps(discovery_document(issuer), separators=(",", ":")).encode()
 
 
-@bp.get("/.well-known/openid-configuration")
+class PublishedDocuments:
+    """WSGI middleware: GET discovery and JWKS answered from prebuilt bytes, before Flask.
+
+    They are the provider's most requested documents and the same for everyone, so
+    Flask's routing, hooks and response objects would cost more than the rest of the work.
+    The answer is the one the views below give (they stay for HEAD, OPTIONS and 405s):
+    same body, Content-Type, Cache-Control, CORS and security headers. The JWKS bytes come
+    from the key ring's current snapshot, so a rotated key shows up as before.
+    """
+
+    def __init__(self, wsgi_app: WSGIApplication, *, issuer: str, keys: KeyRing, secure: bool):
+        self.wsgi_app = wsgi_app
+        self.keys = keys
+        self.discovery = _discovery_bytes(issuer)
+        self.extra = security_headers(secure)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "GET":
+            path = environ.get("PATH_INFO")
+            if path == DISCOVERY_PATH:
+                return self._send(start_response, self.discovery, DISCOVERY_HEADERS)
+            if path == JWKS_PATH:
+                try:
+                    body = self.keys.jwks_json()
+                except DatabaseUnavailableError:  # no keys loaded yet: Flask's error page
+                    return self.wsgi_app(environ, start_response)
+                return self._send(start_response, body, JWKS_HEADERS)
+        return self.wsgi_app(environ, start_response)
+
+    def _send(
+        self, start_response: StartResponse, body: bytes, headers: dict[str, str]
+    ) -> list[bytes]:
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", JSON_TYPE),
+                ("Content-Length", str(len(body))),
+                *headers.items(),
+                *self.extra,
+            ],
+        )
+        return [body]
+
+
+@bp.get(DISCOVERY_PATH)
 def discovery() -> Response:
-    response = Response(_discovery_bytes(oidc().issuer), mimetype=JSON_TYPE)
-    response.headers["Cache-Control"] = "public, max-age=300"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    return Response(_discovery_bytes(oidc().issuer), mimetype=JSON_TYPE, headers=DISCOVERY_HEADERS)
 
 
-@bp.get("/.well-known/jwks.json")
+@bp.get(JWKS_PATH)
 def jwks() -> Response:
-    keys = current_app.extensions["idp.keys"]
-    response = Response(json.dumps(keys.jwks(), separators=(",", ":")), mimetype=JSON_TYPE)
-    # Short: RPs must see a rotated-in key soon, and refetch on an unknown kid anyway.
-    response.headers["Cache-Control"] = "public, max-age=60"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    keys: KeyRing = current_app.extensions["idp.keys"]
+    return Response(keys.jwks_json(), mimetype=JSON_TYPE, headers=JWKS_HEADERS)
 
 
 @bp.post("/token")
@@ -128,12 +178,11 @@ def userinfo() -> Response:
         return _bearer_error(401, "invalid_request", "a Bearer access token is required")
     runtime = oidc()
     try:
-        claims = runtime.tokens.validate_access_token(raw)
+        claims, grant = runtime.tokens.check_access_token(raw)
     except InvalidTokenError as exc:
         return _bearer_error(401, "invalid_token", f"the access token is not valid ({exc})")
     if "openid" not in claims.get("scope", "").split() or "gid" not in claims:
         return _bearer_error(403, "insufficient_scope", "the token lacks the openid scope")
-    grant = runtime.artifacts.grant(claims["gid"])
     client = runtime.clients.get(claims["client_id"])
     person = db.session.get(Person, grant["person_id"]) if grant else None
     if grant is None or client is None or person is None or not person.active:

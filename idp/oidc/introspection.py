@@ -54,8 +54,7 @@ def find_token(raw: str, hint: str | None) -> FoundToken | None:
                 continue
             return FoundToken(kind, claims["client_id"], claims, raw)
         if kind == "refresh_token" and "." not in raw:
-            data = runtime.artifacts.find_refresh_token(raw)
-            grant = runtime.artifacts.grant(data["grant_id"]) if data else None
+            data, grant = runtime.artifacts.find_refresh_token(raw)
             if data and grant and not data.get("used"):
                 claims = {
                     "scope": data["scope"],

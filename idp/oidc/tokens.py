@@ -33,6 +33,7 @@ class Authorization:
 
     person_id: str
     grant_id: str
+    grant_exp: int  # when the grant ends (epoch seconds); its refresh tokens end with it
     auth_time: int
     acr: str
     amr: list[str]
@@ -118,7 +119,7 @@ class TokenIssuer:
         }
         if user is not None and include_refresh_token and "offline_access" in scope.split():
             token["refresh_token"] = self.artifacts.issue_refresh_token(
-                user.grant_id, client.client_id, scope
+                user.grant_id, client.client_id, scope, user.grant_exp
             )
         return token
 
@@ -153,13 +154,20 @@ class TokenIssuer:
     # -- checking access tokens ------------------------------------------------------------
     def validate_access_token(self, token: str) -> dict[str, Any]:
         """The claims of a live access token; raises InvalidTokenError otherwise."""
+        return self.check_access_token(token)[0]
+
+    def check_access_token(self, token: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The claims of a live access token and its grant (None for a client's own token);
+        raises InvalidTokenError otherwise."""
         claims = self.keys.verify(token, algs=ACCESS_TOKEN_ALGS, typ=ACCESS_TOKEN_TYP)
         if claims.get("iss") != self.issuer:
             raise InvalidTokenError("wrong issuer")
         if not isinstance(claims.get("exp"), int) or claims["exp"] <= time.time():
             raise InvalidTokenError("expired")
-        if self.artifacts.access_token_revoked(str(claims.get("jti"))):
+        grant_id = claims.get("gid")
+        revoked, grant = self.artifacts.access_token_state(str(claims.get("jti")), grant_id)
+        if revoked:
             raise InvalidTokenError("revoked")
-        if claims.get("gid") and self.artifacts.grant(claims["gid"]) is None:
+        if grant_id and grant is None:
             raise InvalidTokenError("grant revoked")
-        return claims
+        return claims, grant

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from idp.errors import StoreUnavailableError
 
@@ -45,6 +46,32 @@ redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 1
 """
+# An artifact and the one its field names (KEYS[1], ARGV[1] = field, ARGV[2] = key prefix).
+# The second key is known only inside Redis: fine on one Redis, not on a cluster.
+_FIND_LINKED = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local id = cjson.decode(raw)[ARGV[1]]
+if type(id) ~= 'string' then return {raw, false} end
+return {raw, redis.call('GET', ARGV[2] .. id)}
+"""
+# Spend a single-use artifact (KEYS[1]): only if it is there with `used` false, replace it
+# with ARGV[1] (its tombstone) and store ARGV[2] under KEYS[2] (its successor), if given.
+_SPEND = """
+local raw = redis.call('GET', KEYS[1])
+if not raw or cjson.decode(raw)['used'] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+if KEYS[2] then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end
+return 1
+"""
+
+
+def _dump(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def _load(raw: bytes | str | None) -> dict[str, Any] | None:
+    return json.loads(raw) if raw is not None else None
 
 
 class ArtifactStore:
@@ -54,6 +81,7 @@ class ArtifactStore:
         self._connect = connect
         self._client: redis.Redis | None = None
         self._lock = threading.Lock()
+        self._scripts: dict[str, Script] = {}
 
     @property
     def client(self) -> redis.Redis:
@@ -62,6 +90,14 @@ class ArtifactStore:
                 if self._client is None:
                     self._client = self._connect()
         return self._client
+
+    def _run(self, source: str, keys: list[str], args: list[Any]) -> Any:
+        """Run a Lua script atomically; EVALSHA, loading it on first use."""
+        with _redis_errors():
+            script = self._scripts.get(source)
+            if script is None:
+                script = self._scripts[source] = self.client.register_script(source)
+            return script(keys=keys, args=args)
 
     def upsert(self, kind: str, ident: str, payload: dict[str, Any], ttl: int) -> None:
         if ttl <= 0:
@@ -89,6 +125,41 @@ class ArtifactStore:
             raws = self.client.mget([_key(kind, i) for i in idents])
         return [json.loads(r) if r is not None else None for r in raws]
 
+    def find_each(self, *refs: tuple[str, str]) -> list[dict[str, Any] | None]:
+        """Artifacts of any kinds, given as (kind, id), in one round trip."""
+        with _redis_errors():
+            raws = self.client.mget([_key(kind, ident) for kind, ident in refs])
+        return [_load(r) for r in raws]
+
+    def find_linked(
+        self, kind: str, ident: str, field: str, linked_kind: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """An artifact and the `linked_kind` artifact its `field` names, in one round trip
+        (e.g. a refresh token and its grant): (None, None), (artifact, None) or both."""
+        found = self._run(_FIND_LINKED, [_key(kind, ident)], [field, _key(linked_kind, "")])
+        if not found:
+            return None, None
+        return _load(found[0]), _load(found[1])
+
+    def spend(
+        self,
+        kind: str,
+        ident: str,
+        tombstone: dict[str, Any],
+        ttl: int,
+        successor: tuple[str, dict[str, Any]] | None = None,
+    ) -> bool:
+        """Atomically mark a single-use artifact used: only if it exists and its `used`
+        field is false, replace it with `tombstone` and store `successor` (id, payload) of
+        the same kind, both for `ttl` seconds. False if it was used already or is gone."""
+        if ttl <= 0:
+            raise ValueError("every artifact needs a positive TTL")
+        keys, args = [_key(kind, ident)], [_dump(tombstone), "", ttl]
+        if successor is not None:
+            keys.append(_key(kind, successor[0]))
+            args[1] = _dump(successor[1])
+        return bool(self._run(_SPEND, keys, args))
+
     def consume(self, kind: str, ident: str) -> dict[str, Any] | None:
         """Return the artifact and delete it in one step: a second caller gets None."""
         with _redis_errors():
@@ -101,8 +172,7 @@ class ArtifactStore:
 
     # Sets: an index from an owner to artifact ids (e.g. a person's sessions).
     def index_add(self, kind: str, owner: str, member: str, ttl: int) -> None:
-        with _redis_errors():
-            self.client.eval(_SADD_EXTEND, 1, _key(kind, owner), member, ttl)
+        self._run(_SADD_EXTEND, [_key(kind, owner)], [member, ttl])
 
     def index_members(self, kind: str, owner: str) -> list[str]:
         with _redis_errors():
@@ -117,8 +187,7 @@ class ArtifactStore:
     # Counters: failures and rate limits.
     def incr(self, kind: str, ident: str, ttl: int) -> int:
         """Count one event; the window starts at the first event and lasts `ttl` seconds."""
-        with _redis_errors():
-            return int(self.client.eval(_INCR_WITH_WINDOW, 1, _key(kind, ident), ttl))
+        return int(self._run(_INCR_WITH_WINDOW, [_key(kind, ident)], [ttl]))
 
     def count(self, kind: str, ident: str) -> int:
         with _redis_errors():

@@ -8,10 +8,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, g, redirect, request, url_for
+from werkzeug.datastructures import Headers
 
 from idp import context
 
 SSO_COOKIE = "idp_sid"
+# Relying parties call these endpoints with no cookies and never see a page: they skip
+# the SSO cookie lookup and Vary: Cookie (idp/oidc/endpoints.py).
+API_BLUEPRINT = "oidc"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -19,9 +23,31 @@ CSP = (
 )
 
 
+def security_headers(secure: bool) -> tuple[tuple[str, str], ...]:
+    """The headers every response carries, pages and JSON alike."""
+    headers: tuple[tuple[str, str], ...] = (
+        ("Content-Security-Policy", CSP),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    )
+    if secure:
+        headers += (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
+    return headers
+
+
+# built once, keyed by `secure_cookies`
+_STATIC_HEADERS = {secure: security_headers(secure) for secure in (False, True)}
+_HEADERS = {
+    secure: (*security_headers(secure), ("Cache-Control", "no-store")) for secure in (False, True)
+}
+
+
 def load_sso_session() -> None:
     g.sso = None
-    if request.endpoint == "static":
+    if request.endpoint == "static" or request.blueprint == API_BLUEPRINT:
         return
     token = request.cookies.get(SSO_COOKIE)
     if token:
@@ -55,18 +81,19 @@ def apply_cookies_and_headers(response: Response) -> Response:
             SSO_COOKIE, httponly=True, samesite="Lax", secure=settings.secure_cookies, path="/"
         )
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if settings.secure_cookies:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.endpoint != "static":
-        headers.setdefault("Cache-Control", "no-store")
+    if request.endpoint == "static":
+        _add_missing(headers, _STATIC_HEADERS[settings.secure_cookies])
+        return response
+    _add_missing(headers, _HEADERS[settings.secure_cookies])
+    if request.blueprint != API_BLUEPRINT:
         headers.add("Vary", "Cookie")
     return response
+
+
+def _add_missing(headers: Headers, defaults: tuple[tuple[str, str], ...]) -> None:
+    """setdefault for each of `defaults`, in one pass over the response's headers."""
+    present = {name.lower() for name, _value in headers.items()}
+    headers.extend([(name, value) for name, value in defaults if name.lower() not in present])
 
 
 def safe_next(target: str | None) -> str | None:

@@ -11,7 +11,7 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope, validate_nonce
 
-from idp.accounts.models import Person
+from idp import context
 from idp.audit import record_event
 from idp.db import db
 from idp.oidc.runtime import oidc
@@ -92,13 +92,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: StoredCode) -> Authorization | None:
         data = authorization_code.data
-        person = db.session.get(Person, data["person_id"])
-        if person is None or not person.active:
+        person_id = data["person_id"]
+        if not context.accounts().is_active(db.session, person_id):
             return None
         artifacts = oidc().artifacts
-        grant_id = artifacts.create_grant(
+        grant_id, grant_exp = artifacts.create_grant(
             {
-                "person_id": person.id,
+                "person_id": person_id,
                 "client_id": data["client_id"],
                 "scope": data["scope"],
                 "sid": data["sid"],
@@ -110,8 +110,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
         artifacts.mark_code_used(authorization_code.code, grant_id)
         return Authorization(
-            person_id=person.id,
+            person_id=person_id,
             grant_id=grant_id,
+            grant_exp=grant_exp,
             auth_time=data["auth_time"],
             acr=data["acr"],
             amr=data["amr"],

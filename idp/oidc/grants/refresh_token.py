@@ -8,9 +8,10 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 
-from idp.accounts.models import Person
+from idp import context
 from idp.audit import record_event
 from idp.db import db
+from idp.oidc.artifacts import RefreshTokenReusedError
 from idp.oidc.grants.authorization_code import AUTH_METHODS
 from idp.oidc.runtime import oidc
 from idp.oidc.tokens import Authorization
@@ -34,11 +35,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> StoredRefreshToken | None:
-        artifacts = oidc().artifacts
-        data = artifacts.find_refresh_token(refresh_token)
+        data, grant = oidc().artifacts.find_refresh_token(refresh_token)
         if data is None:
             return None
-        grant = artifacts.grant(data["grant_id"])
         if data.get("used"):
             self._family_compromised(data)
             return None
@@ -47,13 +46,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return StoredRefreshToken(refresh_token, data, grant)
 
     def authenticate_user(self, refresh_token: StoredRefreshToken) -> Authorization | None:
-        person = db.session.get(Person, refresh_token.grant["person_id"])
-        if person is None or not person.active:
-            return None
         grant = refresh_token.grant
+        if not context.accounts().is_active(db.session, grant["person_id"]):
+            return None
         return Authorization(
-            person_id=person.id,
+            person_id=grant["person_id"],
             grant_id=refresh_token.data["grant_id"],
+            grant_exp=grant["exp"],
             auth_time=grant["auth_time"],
             acr=grant["acr"],
             amr=grant["amr"],
@@ -62,11 +61,23 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         )
 
     def issue_token(self, user: Authorization, refresh_token: StoredRefreshToken) -> Any:
-        # Rotate first: if two requests race with one token, only one may win.
-        if oidc().artifacts.use_refresh_token(refresh_token.token) is None:
+        scope = self.request.payload.scope or refresh_token.get_scope()
+        # Rotate first, in one step with storing the successor: if two requests race with
+        # one token, only one may win. The chain goes on only while offline_access does.
+        try:
+            successor = oidc().artifacts.rotate_refresh_token(
+                refresh_token.token,
+                refresh_token.data,
+                refresh_token.grant,
+                scope if "offline_access" in scope.split() else None,
+            )
+        except RefreshTokenReusedError:
             self._family_compromised(refresh_token.data)
-            raise InvalidGrantError("The refresh token has already been used.")
-        return super().issue_token(user, refresh_token)
+            raise InvalidGrantError("The refresh token has already been used.") from None
+        token = self.generate_token(user=user, scope=scope, include_refresh_token=False)
+        if successor is not None:
+            token["refresh_token"] = successor
+        return token
 
     def revoke_old_credential(self, refresh_token: StoredRefreshToken) -> None:
         pass  # issue_token already marked it used
