@@ -4,6 +4,8 @@ writes them with these translations to idp/web/translations/zh/LC_MESSAGES/messa
 ZH = {
     "Whether your real name is verified": "是否已实名认证",
     "Your assurance level": "可信等级",
+    "Your certificate type": "证件类型",
+    "Your ID number": "证件号码",
     "The agreement has changed since you last accepted it. Please read and accept the new version to continue.":
         "协议已更新。请阅读并同意新版本后继续。",
     "Accept and continue": "同意并继续",

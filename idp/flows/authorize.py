@@ -171,6 +171,9 @@ def _validate(params: dict[str, str]) -> Outcome | None:
         return _refuse(params, error.error, error.description or "")
     except ClaimsRequestError as error:
         return _refuse(params, "invalid_request", str(error))
+    client = oidc().clients.get(params.get("client_id"))
+    if client and "idcard" in params.get("scope", "").split() and "idcard" not in client.scopes:
+        return _refuse(params, "invalid_scope", "this client may not receive ID numbers")
     prompt = set(params.get("prompt", "").split())
     if "none" in prompt and len(prompt) > 1:
         return _refuse(params, "invalid_request", "prompt=none cannot be combined")

@@ -17,6 +17,8 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": ("name", "preferred_username", "updated_at"),
     "phone": ("phone_number", "phone_number_verified"),
     "realname": ("name", "real_name_verified", "loa"),
+    # The ID number itself: only for clients an administrator registered with this scope.
+    "idcard": ("id_type", "id_number"),
     "offline_access": (),
 }
 SCOPES_SUPPORTED = list(SCOPE_CLAIMS)
@@ -68,10 +70,15 @@ def loa_number(acr: str) -> int:
         return 0
 
 
+RESTRICTED_CLAIMS = frozenset(SCOPE_CLAIMS["idcard"])
+
+
 def released_claims(scope: str, claims_request: dict[str, Any] | None) -> set[str]:
+    """Claims for the granted scope, plus those asked for by name; restricted claims (the
+    ID number) only ever come through their scope, never through the claims parameter."""
     names = {c for s in scope.split() for c in SCOPE_CLAIMS.get(s, ())}
     for name in claims_request or {}:
-        if name in CLAIMS_SUPPORTED:
+        if name in CLAIMS_SUPPORTED and name not in RESTRICTED_CLAIMS:
             names.add(name)
     return names
 
@@ -88,6 +95,11 @@ def person_claims(person: Person, accounts: Accounts, names: set[str]) -> dict[s
         values["loa"] = person.loa
     if "updated_at" in names:
         values["updated_at"] = int(person.updated_at.timestamp())
+    if "id_number" in names and person.id_number_sealed and person.id_type:
+        values["id_type"] = person.id_type
+        values["id_number"] = accounts.sealer.open(
+            person.id_number_sealed, f"persons|id_number|{person.id}"
+        )
     if "phone_number" in names:
         phone = accounts.phone(person)
         if phone:

@@ -50,6 +50,8 @@ def init_app(app: Flask) -> None:
             "updated_at": _("When your profile last changed"),
             "real_name_verified": _("Whether your real name is verified"),
             "loa": _("Your assurance level"),
+            "id_type": _("Your certificate type"),
+            "id_number": _("Your ID number"),
             "acr": _("Authentication level and method"),
             "amr": _("Authentication level and method"),
             "auth_time": _("Authentication level and method"),

@@ -67,3 +67,36 @@ def test_a_loa5_person_signing_in_by_password_gets_loa3(app, browser, register, 
     code, verifier = browser.code_for(rp)
     claims = verify(app, redeem(app.test_client(), rp, code, verifier).json["id_token"])
     assert claims["acr"] == "urn:cn:gov:idp:loa:3"  # capped by how the session signed in
+
+
+def test_idcard_scope_only_for_allowed_clients(app, browser, register, person):
+    make_real_named(app, person["id"])
+    allowed = register(scopes=["openid", "idcard"])
+    code, verifier = browser.code_for(allowed, scope="openid idcard")
+    tokens = redeem(app.test_client(), allowed, code, verifier).json
+    info = app.test_client().get(
+        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert info.json["id_number"] == SYNTHETIC.id_number and info.json["id_type"] == "resident"
+
+    other = register(scopes=["openid", "profile"])
+    response = browser.authorize(
+        other, scope="openid idcard", code_challenge=pkce()[1], code_challenge_method="S256"
+    )
+    assert query_of(response.headers["Location"])["error"] == "invalid_scope"
+
+
+def test_claims_parameter_cannot_pull_the_id_number(app, browser, register, person):
+    import json
+
+    make_real_named(app, person["id"])
+    rp = register(scopes=["openid", "profile"])
+    code, verifier = browser.code_for(
+        rp, claims=json.dumps({"userinfo": {"id_number": None}, "id_token": {"id_number": None}})
+    )
+    tokens = redeem(app.test_client(), rp, code, verifier).json
+    info = app.test_client().get(
+        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert "id_number" not in info.json
+    assert "id_number" not in verify(app, tokens["id_token"])
