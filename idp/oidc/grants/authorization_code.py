@@ -93,7 +93,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def authenticate_user(self, authorization_code: StoredCode) -> Authorization | None:
         data = authorization_code.data
         person_id = data["person_id"]
-        if not context.accounts().is_active(db.session, person_id):
+        if not context.accounts().is_active(db.engine, person_id):
             return None
         artifacts = oidc().artifacts
         grant_id, grant_exp = artifacts.create_grant(

@@ -47,7 +47,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token: StoredRefreshToken) -> Authorization | None:
         grant = refresh_token.grant
-        if not context.accounts().is_active(db.session, grant["person_id"]):
+        if not context.accounts().is_active(db.engine, grant["person_id"]):
             return None
         return Authorization(
             person_id=grant["person_id"],
