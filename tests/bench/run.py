@@ -11,6 +11,7 @@ Environment:
   BENCH_CLIENT_PROCS      load-generator processes (default 2)
   BENCH_SCENARIOS         comma-separated subset of the provider's scenarios
   BENCH_NODE=0            skip node oidc-provider
+  BENCH_THREADS           `idp serve --threads` (default 4, as `idp serve`)
 
 Every server listens on 127.0.0.1 only, and each run is bounded in time and count. The
 load generator shares the machine's cores with the server: each line says how much CPU
@@ -409,7 +410,7 @@ def summarise(
                 else None
             ),
             errors=sum(r["errors"] for r in ours),
-            # > 2 s: a connection left waiting (granian --backpressure counts connections)
+            # > 2 s: a request left waiting that long
             ops_over_2s=sum(r.get("ops_over_2s", 0) for r in ours),
         )
         node_best = [by[k]["rate"] for k in by if k[0] == "node-oidc-provider" and k[1] == name]

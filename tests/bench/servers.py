@@ -34,7 +34,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # the baseline gets exactly the same so that the ratio measures the application only.
 GRANIAN_AS_IDP_SERVE = [
     "--interface", "wsgi", "--workers", "2", "--blocking-threads", "4",
-    "--backpressure", "16", "--workers-kill-timeout", "10", "--no-ws",
+    "--workers-kill-timeout", "10", "--no-ws",
     "--log-level", "warning",
 ]  # fmt: skip
 
@@ -193,9 +193,12 @@ class Idp(Server):
         )  # fmt: skip
 
     def start(self) -> None:
+        threads = os.environ.get("BENCH_THREADS", "4")  # as `idp serve` unless asked
+        cmd = [str(IDP), "serve", "--host", HOST, "--port", str(self.port), "--workers", "2",
+               "--threads", threads]  # fmt: skip
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
-                [str(IDP), "serve", "--host", HOST, "--port", str(self.port), "--workers", "2"],
+                cmd,
                 env=self.env,
                 cwd=REPO,
                 stdout=log,
