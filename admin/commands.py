@@ -268,8 +268,18 @@ def register(app: Flask) -> None:
     from admin.clients_cli import client_group
     from admin.id_cli import id_group
     from admin.keys_cli import keys_group
+    from admin.org_cli import org_group
     from admin.person_cli import person_group
 
-    commands = (db_group, serve, person_group, demo_group, keys_group, client_group, id_group)
+    commands = (
+        db_group,
+        serve,
+        person_group,
+        demo_group,
+        keys_group,
+        client_group,
+        id_group,
+        org_group,
+    )
     for command in commands:
         app.cli.add_command(command)

@@ -8,7 +8,8 @@ import idp.accounts.models
 import idp.audit.models
 import idp.keys.models
 import idp.oidc.models  # noqa: F401
-import realname.models  # noqa: F401
+import realname.models
+import realname.organizations  # noqa: F401
 from idp.db import Base
 
 connection = context.config.attributes.get("connection")

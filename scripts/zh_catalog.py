@@ -29,8 +29,8 @@ ZH = {
         "该证件类型暂不支持在线核验，请到服务窗口办理。",
     "The name and ID number do not match the population registry.": "姓名与证件号码不一致，未通过人口库核验。",
     "This ID number cannot be used for registration.": "该证件号码无法用于注册。",
-    "This identity already has an account (mobile number %(phone)s). Sign in with that account, or recover it.":
-        "该身份已有账号（手机号码 %(phone)s）。请使用该账号登录，或找回该账号。",
+    "This identity already has an account (mobile number %(phone)s). Sign in with that account.":
+        "该身份已有账号（手机号码 %(phone)s）。请使用该账号登录。",
     "The population registry is not answering right now. Nothing has been changed; please try again later.":
         "人口信息库暂时无法响应，您的信息未作任何更改，请稍后再试。",
     "The ID number was refused: %(rule)s.": "证件号码未通过校验：%(rule)s。",
@@ -110,7 +110,6 @@ ZH = {
     "Too many attempts": "尝试次数过多",
     "Too many failed attempts. Try again in %(minutes)d minutes.": "失败次数过多，请 %(minutes)d 分钟后再试。",
     "Enter your account and password.": "请输入账号和密码。",
-    "Too many failed attempts. Try again in %(minutes)d minutes, or reset your password.": "失败次数过多，请 %(minutes)d 分钟后再试，或重置密码。",
     "The account or password is incorrect.": "账号或密码错误。",
     "You have signed out.": "您已安全退出。",
     "My account": "个人中心",

@@ -64,7 +64,6 @@ class Problem(StrEnum):
 @dataclass(frozen=True)
 class Started:
     flow_id: str
-    masked_phone: str
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ def start(phone: str, *, agreement_accepted: bool, ip: str | None) -> Started | 
         },
         CODE_TTL,
     )
-    return Started(flow_id, phone[:3] + "****" + phone[-4:])
+    return Started(flow_id)
 
 
 def confirm(
@@ -189,6 +188,12 @@ def confirm(
         user_agent=user_agent,
     )
     return Registered(token, sso)
+
+
+def masked_phone(flow_id: str) -> str | None:
+    """Where the code went (masked), from the record: never from the URL."""
+    record = context.store().find(KIND, flow_id)
+    return None if record is None else record["phone"][:3] + "****" + record["phone"][-4:]
 
 
 def _digest(flow_id: str, code: str) -> str:

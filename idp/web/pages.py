@@ -56,7 +56,7 @@ def login_submit() -> Response | tuple[str, int, dict[str, str]]:
     if result.outcome is login.Outcome.blocked:
         minutes = max(1, -(-result.retry_after // 60))
         message = _(
-            "Too many failed attempts. Try again in %(minutes)d minutes, or reset your password.",
+            "Too many failed attempts. Try again in %(minutes)d minutes.",
             minutes=minutes,
         )
         return (

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from idp import context
@@ -72,15 +73,13 @@ def start() -> Response | str:
     if isinstance(result, register.Refused):
         flash(problem_text(result), "error")
         return render_template("register_start.html", phone=phone[:20])
-    return redirect(
-        url_for("register.confirm_form", flow_id=result.flow_id, to=result.masked_phone), 303
-    )
+    return redirect(url_for("register.confirm_form", flow_id=result.flow_id), 303)
 
 
 @bp.get("/register/<flow_id>")
 def confirm_form(flow_id: str) -> str:
     return render_template(
-        "register_confirm.html", flow_id=flow_id, masked_phone=request.args.get("to", "")[:11]
+        "register_confirm.html", flow_id=flow_id, masked_phone=register.masked_phone(flow_id)
     )
 
 
@@ -106,7 +105,7 @@ def confirm(flow_id: str) -> Response | str:
                 303,
             )
         return render_template(
-            "register_confirm.html", flow_id=flow_id, masked_phone=request.args.get("to", "")[:11]
+            "register_confirm.html", flow_id=flow_id, masked_phone=register.masked_phone(flow_id)
         )
     start_sso_cookie(result.token)
     flash(_("Your account is ready. Verify your real name to use services that need it."), "info")
@@ -136,7 +135,11 @@ def realname() -> Response | tuple[str, int]:
         channel=g.sso.channel,
     )
     if result.outcome is Outcome.verified:
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # another account verified the same identity a moment ago
+            db.session.rollback()
+            return realname()
         flash(_("Real-name verification succeeded. Your assurance level is now 3."), "info")
         return redirect(url_for("account.overview"), 303)
     db.session.commit()  # audit rows of refusals; the person is unchanged
@@ -151,7 +154,7 @@ def realname() -> Response | tuple[str, int]:
         Outcome.cancelled: _("This ID number cannot be used for registration."),
         Outcome.identity_taken: _(
             "This identity already has an account (mobile number "
-            "%(phone)s). Sign in with that account, or recover it.",
+            "%(phone)s). Sign in with that account.",
             phone=result.other_account_phone or "-",
         ),
         Outcome.unavailable: _(

@@ -233,3 +233,11 @@ def test_no_unmasked_numbers_in_logs_or_audit(app, caplog):
         assert secret not in text
         assert secret not in caplog.text
     assert re.search(r"1101\*{10}\d{3}[\dX]", text)
+
+
+def test_confirm_page_names_the_phone_from_the_record_not_the_url(app):
+    client = app.test_client()
+    url = start(client, "17000000413").headers["Location"]
+    page = client.get(url + "?to=EVIL-TEXT").get_data(as_text=True)
+    assert "验证码已发送至 170****0413" in page
+    assert "已发送至 EVIL" not in page

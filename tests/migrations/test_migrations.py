@@ -14,7 +14,8 @@ import idp.accounts.models
 import idp.audit.models
 import idp.keys.models
 import idp.oidc.models  # noqa: F401
-import realname.models  # noqa: F401
+import realname.models
+import realname.organizations  # noqa: F401
 from idp.db import Base
 from migrations import runner
 
@@ -26,6 +27,9 @@ TABLES = {
     "clients",
     "consents",
     "agreement_acceptances",
+    "organizations",
+    "memberships",
+    "agent_authorisations",
 }
 
 
