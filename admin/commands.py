@@ -228,7 +228,7 @@ DEMO_RP: dict[str, Any] = {
     "client_id": "demo-rp",
     "name": "演示应用（社保查询）",
     "grant_types": ["authorization_code", "refresh_token"],
-    "scopes": ["openid", "profile", "phone", "offline_access"],
+    "scopes": ["openid", "profile", "phone", "realname", "org", "offline_access"],
 }
 
 
@@ -242,7 +242,12 @@ def _seed_demo_rp(rp_url: str) -> str:
     redirect = f"{rp_url}/callback"
     with db.transaction() as session:
         existing = session.get(Client, DEMO_RP["client_id"])
-        if existing is not None and target.exists() and existing.redirect_uris == [redirect]:
+        if (
+            existing is not None
+            and target.exists()
+            and existing.redirect_uris == [redirect]
+            and existing.scopes == DEMO_RP["scopes"]
+        ):
             return "present"
         if existing is not None:  # secret lost, or the RP moved: register it again
             session.delete(existing)

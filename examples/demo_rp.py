@@ -46,7 +46,10 @@ def create_app(registration: dict[str, Any]) -> Flask:
         client_id=registration["client_id"],
         client_secret=registration["client_secret"],
         server_metadata_url=f"{registration['issuer']}/.well-known/openid-configuration",
-        client_kwargs={"scope": "openid profile phone", "code_challenge_method": "S256"},
+        client_kwargs={
+            "scope": "openid profile phone realname org",
+            "code_challenge_method": "S256",
+        },
     )
     base = registration["url"]
 

@@ -16,6 +16,9 @@
                    [a newer registration agreement?] --yes--> accept it, then resume
                         | no
                         v
+                   [org scope and memberships?] --yes--> ACT FOR page: myself or an
+                        | no                             organisation (re-checked)
+                        v
                    [consent needed?] --yes--> prompt=none -> consent_required to RP
                         | no              \\-> CONSENT page: allow -> remember it
                         v                                    deny  -> access_denied to RP
@@ -56,6 +59,7 @@ from idp.oidc.claims import (
 from idp.oidc.models import Client, Consent
 from idp.oidc.runtime import oidc
 from realname import agreements
+from realname.legal_persons import OrgMembership, memberships_for
 
 FLOW_TTL = 600
 KIND = "authz-flow"
@@ -64,6 +68,7 @@ KIND = "authz-flow"
 class State(StrEnum):
     received = "received"
     signing_in = "signing_in"
+    choosing = "choosing"  # "act for": myself or one of my organisations
     consenting = "consenting"
 
 
@@ -77,6 +82,7 @@ class SignedInPerson:
     acr: str
     amr: list[str]
     claims: dict[str, Any] = field(default_factory=dict)
+    act_for: str | None = None  # organisation id, when acting for one
 
 
 # What the view does next: show a page, or send the browser somewhere.
@@ -110,7 +116,14 @@ class AcceptAgreement:
     flow_id: str
 
 
-Outcome = ShowError | SendTo | SignIn | AskConsent | AcceptAgreement
+@dataclass
+class ChooseActFor:
+    flow_id: str
+    client: Client
+    options: list[OrgMembership]
+
+
+Outcome = ShowError | SendTo | SignIn | AskConsent | AcceptAgreement | ChooseActFor
 
 
 # -- entry points the views call ----------------------------------------------------------
@@ -137,6 +150,24 @@ def resume(flow_id: str, sso: SsoSession | None) -> Outcome:
     record = context.store().find(KIND, flow_id)
     if record is None:
         return ShowError("expired", "the sign-in took too long; start again from the service")
+    return _advance(record, sso)
+
+
+def choose(flow_id: str, sso: SsoSession | None, choice: str) -> Outcome:
+    """The person said whom they act for: `self`, or one of their organisations' ids."""
+    record = context.store().find(KIND, flow_id)
+    if (
+        record is None
+        or record["state"] != State.choosing
+        or sso is None
+        or sso.id != record.get("sso_id")
+    ):
+        return ShowError("expired", "this page has expired; start again from the service")
+    person = db.session.get(Person, sso.person_id)
+    allowed = {m.organization.id for m in memberships_for(db.session, person)} if person else set()
+    if choice != "self" and choice not in allowed:
+        return ShowError("invalid_request", "you cannot act for that organisation")
+    record["act_for"] = None if choice == "self" else choice
     return _advance(record, sso)
 
 
@@ -206,6 +237,17 @@ def _advance(record: dict[str, Any], sso: SsoSession | None) -> Outcome:
     if agreements.pending_for(db.session, person.id):
         context.store().upsert(KIND, record["id"], record, FLOW_TTL)  # resumed afterwards
         return AcceptAgreement(record["id"])
+    if "org" in params.get("scope", "").split() and "act_for" not in record:
+        options = memberships_for(db.session, person)
+        if options:
+            if "none" in params.get("prompt", "").split():
+                return _refuse(params, "interaction_required", "choose whom you act for")
+            record.update(state=State.choosing, sso_id=sso.id)
+            context.store().upsert(KIND, record["id"], record, FLOW_TTL)
+            client = oidc().clients.get(params["client_id"])
+            assert client is not None
+            return ChooseActFor(record["id"], client, options)
+        record["act_for"] = None
     if _needs_consent(params, person.id):
         if "none" in params.get("prompt", "").split():
             return _refuse(params, "consent_required", "the person has not consented")
@@ -299,6 +341,7 @@ def _issue_code(record: dict[str, Any], sso: SsoSession) -> Outcome:
         acr=sso.acr,
         amr=sso.amr,
         claims=parse_claims_parameter(params.get("claims")),
+        act_for=record.get("act_for"),
     )
     server = oidc().server
     oauth2_request = _oauth2_request(params)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from idp.accounts.models import Person
 from idp.accounts.services import Accounts
+from realname.legal_persons import org_claim
 
 LOA_PREFIX = "urn:cn:gov:idp:loa:"
 REAL_NAME_LOA = 3
@@ -17,6 +20,8 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": ("name", "preferred_username", "updated_at"),
     "phone": ("phone_number", "phone_number_verified"),
     "realname": ("name", "real_name_verified", "loa"),
+    # The organisation the person acts for (legal representative, admin or agent).
+    "org": ("org",),
     # The ID number itself: only for clients an administrator registered with this scope.
     "idcard": ("id_type", "id_number"),
     "offline_access": (),
@@ -81,6 +86,17 @@ def released_claims(scope: str, claims_request: dict[str, Any] | None) -> set[st
         if name in CLAIMS_SUPPORTED and name not in RESTRICTED_CLAIMS:
             names.add(name)
     return names
+
+
+def org_claims(
+    session: Session, person: Person, act_for: str | None, names: set[str]
+) -> dict[str, Any]:
+    """`org` for the organisation chosen at sign-in, re-checked now: a revoked or expired
+    authorisation gives nothing."""
+    if "org" not in names or not act_for:
+        return {}
+    claim = org_claim(session, person, act_for)
+    return {"org": claim} if claim else {}
 
 
 def person_claims(person: Person, accounts: Accounts, names: set[str]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from idp.oidc.claims import (
     ACR_VALUES,
     CLAIMS_SUPPORTED,
     SCOPES_SUPPORTED,
+    org_claims,
     person_claims,
     released_claims,
 )
@@ -189,7 +190,11 @@ def userinfo() -> Response:
         return _bearer_error(401, "invalid_token", "the grant behind this token has ended")
     requested = (grant.get("claims") or {}).get("userinfo")
     names = released_claims(claims["scope"], requested)
-    body = {"sub": claims["sub"], **person_claims(person, context.accounts(), names)}
+    body = {
+        "sub": claims["sub"],
+        **person_claims(person, context.accounts(), names),
+        **org_claims(db.session, person, grant.get("act_for"), names),
+    }
     response = Response(json.dumps(body, ensure_ascii=False), mimetype=JSON_TYPE)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -19,7 +19,7 @@ from idp.accounts.services import Accounts
 from idp.db import db
 from idp.keys import InvalidTokenError, KeyRing
 from idp.oidc.artifacts import Artifacts
-from idp.oidc.claims import person_claims, released_claims
+from idp.oidc.claims import org_claims, person_claims, released_claims
 from idp.oidc.models import Client
 from idp.oidc.subjects import subject_for
 
@@ -40,6 +40,7 @@ class Authorization:
     sid: str | None = None
     nonce: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
+    act_for: str | None = None  # organisation id chosen at sign-in, if any
 
     def get_user_id(self) -> str:
         return self.person_id
@@ -144,11 +145,13 @@ class TokenIssuer:
         if token.get("access_token"):
             claims["at_hash"] = half_hash(token["access_token"])
         requested = (user.claims or {}).get("id_token")
-        if requested:  # claims asked for in the ID token itself (OIDC Core 5.5)
+        acting = user.act_for and "org" in str(token.get("scope", "")).split()
+        if requested or acting:  # claims asked for in the ID token itself (OIDC Core 5.5)
             person = db.session.get(Person, user.person_id)
             if person is not None:
-                names = released_claims("", requested)
+                names = released_claims("org" if acting else "", requested)
                 claims.update(person_claims(person, self.accounts, names))
+                claims.update(org_claims(db.session, person, user.act_for, names))
         return self.keys.sign(claims, alg=client.id_token_signed_response_alg)
 
     # -- checking access tokens ------------------------------------------------------------

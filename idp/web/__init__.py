@@ -10,7 +10,7 @@ from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 
-from idp.web import account, authorize, errors, pages, register
+from idp.web import account, authorize, errors, organizations, pages, register
 from idp.web.i18n import display_mode, remember_choices, select_locale
 from idp.web.security import apply_cookies_and_headers, load_sso_session
 
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(authorize.bp)
     app.register_blueprint(register.bp)
+    app.register_blueprint(organizations.bp)
     errors.init_app(app)
     app.before_request(load_sso_session)
     app.after_request(apply_cookies_and_headers)
@@ -52,6 +53,7 @@ def init_app(app: Flask) -> None:
             "loa": _("Your assurance level"),
             "id_type": _("Your certificate type"),
             "id_number": _("Your ID number"),
+            "org": _("The organisation you act for"),
             "acr": _("Authentication level and method"),
             "amr": _("Authentication level and method"),
             "auth_time": _("Authentication level and method"),

@@ -24,6 +24,10 @@ def _render(outcome: authorize.Outcome) -> Response | tuple[str, int]:
     if isinstance(outcome, authorize.AcceptAgreement):
         resume = url_for("authorize.resume", flow_id=outcome.flow_id)
         return redirect(url_for("register.accept_agreement", next=resume), 303)
+    if isinstance(outcome, authorize.ChooseActFor):
+        return render_template(
+            "act_for.html", flow_id=outcome.flow_id, client=outcome.client, options=outcome.options
+        ), 200
     if isinstance(outcome, authorize.AskConsent):
         return render_template(
             "consent.html",
@@ -54,6 +58,11 @@ def start() -> Response | tuple[str, int]:
 @bp.get("/authorize/resume/<flow_id>")
 def resume(flow_id: str) -> Response | tuple[str, int]:
     return _render(authorize.resume(flow_id, g.sso))
+
+
+@bp.post("/authorize/act-for/<flow_id>")
+def act_for(flow_id: str) -> Response | tuple[str, int]:
+    return _render(authorize.choose(flow_id, g.sso, request.form.get("act_for", "")))
 
 
 @bp.post("/authorize/consent/<flow_id>")

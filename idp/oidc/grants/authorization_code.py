@@ -67,6 +67,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 "acr": signed_in.acr,
                 "amr": signed_in.amr,
                 "claims": signed_in.claims,
+                "act_for": signed_in.act_for,
             },
         )
 
@@ -106,6 +107,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 "acr": data["acr"],
                 "amr": data["amr"],
                 "claims": data["claims"],
+                "act_for": data.get("act_for"),
             }
         )
         artifacts.mark_code_used(authorization_code.code, grant_id)
@@ -119,6 +121,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             sid=data["sid"],
             nonce=data["nonce"],
             claims=data["claims"] or {},
+            act_for=data.get("act_for"),
         )
 
 

@@ -58,6 +58,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             amr=grant["amr"],
             sid=grant.get("sid"),
             claims=grant.get("claims") or {},
+            act_for=grant.get("act_for"),
         )
 
     def issue_token(self, user: Authorization, refresh_token: StoredRefreshToken) -> Any:

@@ -69,6 +69,7 @@ class Browser:
     def __init__(self, client: Any, person: dict[str, str]) -> None:
         self.client = client
         self.person = person
+        self.act_for_page: str | None = None
 
     def sign_in(self) -> None:
         assert (
@@ -76,7 +77,9 @@ class Browser:
             == 303
         )
 
-    def authorize(self, rp: RegisteredClient, *, consent: str = "allow", **params: str) -> Any:
+    def authorize(
+        self, rp: RegisteredClient, *, consent: str = "allow", act_for: str = "self", **params: str
+    ) -> Any:
         """Run /authorize to the end; return the final response (a redirect to the RP or a
         page). Signs in when asked to, answers consent with `consent`."""
         query = {
@@ -104,6 +107,15 @@ class Browser:
                     },
                 )
                 response = self.client.get(next_url)
+                continue
+            if response.status_code == 200 and b'name="act_for"' in response.data:
+                html = response.get_data(as_text=True)
+                self.act_for_page = html
+                action = html.split('action="')[1].split('"')[0]
+                token = html.split('name="csrf_token" value="')[1].split('"')[0]
+                response = self.client.post(
+                    action, data={"csrf_token": token, "act_for": act_for, "decision": "continue"}
+                )
                 continue
             if response.status_code == 200 and b'name="decision"' in response.data:
                 action = response.get_data(as_text=True).split('action="')[1].split('"')[0]
