@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.errors import ConnectorRejected, ConnectorUnavailable
+from connectors.face import FaceVerifier
 from connectors.population import PopulationRegistry
 from idp.accounts.models import Person
 from idp.accounts.services import Accounts
@@ -121,3 +122,58 @@ def prove_real_name(
         detail={"id_type": kind.value, "id_number": masked, "loa": person.loa},
     )
     return ProofingResult(Outcome.verified, masked_number=masked)
+
+
+# -- real person (实人): a live face matched against the registry photo -------------------
+REAL_PERSON_LOA = 4
+FACE_MATCH_THRESHOLD = 0.80  # the face service's similarity score, 0.0-1.0
+
+
+class FaceOutcome(StrEnum):
+    verified = "verified"
+    needs_real_name = "needs_real_name"  # loa:3 first: the photo comes with the identity
+    not_live = "not_live"
+    mismatch = "mismatch"
+    unavailable = "unavailable"
+
+
+def prove_real_person(
+    session: Session,
+    accounts: Accounts,
+    registry: PopulationRegistry,
+    face: FaceVerifier,
+    person: Person,
+    *,
+    image_b64: str,
+    liveness_token: str,
+    channel: str,
+) -> FaceOutcome:
+    """Compare a live face with the registry photo; on a match the person reaches loa:4.
+    The caller commits. Nothing is written unless the face matches."""
+    if person.loa < REAL_NAME_LOA or not (person.id_number_sealed and person.name):
+        return FaceOutcome.needs_real_name
+    number = accounts.sealer.open(person.id_number_sealed, f"persons|id_number|{person.id}")
+    try:
+        record = registry.verify(person.name, number)
+        if not record.matched or record.photo_template_id is None:
+            return FaceOutcome.mismatch
+        result = face.verify(record.photo_template_id, image_b64, liveness_token)
+    except ConnectorUnavailable:
+        return FaceOutcome.unavailable
+    except ConnectorRejected:
+        return FaceOutcome.mismatch
+    if not result.liveness:
+        outcome = FaceOutcome.not_live
+    elif result.score < FACE_MATCH_THRESHOLD:
+        outcome = FaceOutcome.mismatch
+    else:
+        outcome = FaceOutcome.verified
+        person.loa = max(person.loa, REAL_PERSON_LOA)
+    record_event(
+        session,
+        f"person:realperson:{outcome.value}",
+        person_id=person.id,
+        channel=channel,
+        detail={"score": round(result.score, 2), "loa": person.loa},
+    )
+    return outcome

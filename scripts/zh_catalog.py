@@ -4,6 +4,15 @@ writes them with these translations to idp/web/translations/zh/LC_MESSAGES/messa
 ZH = {
     "Whether your real name is verified": "是否已实名认证",
     "Your assurance level": "可信等级",
+    "Face verification succeeded. Your assurance level is now 4.": "人脸核验成功，您的可信等级已提升为 4 级。",
+    "Verify your real name first.": "请先完成实名认证。",
+    "The liveness check failed. Please try again in good light.": "活体检测未通过，请在光线充足处重试。",
+    "The face does not match the registry photo.": "人脸与登记照片不一致。",
+    "The face service is not answering right now. Nothing has been changed; please try again later.":
+        "人脸核验服务暂时无法响应，您的信息未作任何更改，请稍后再试。",
+    "Real-person verification": "实人认证",
+    "Open the official app and choose 实人认证 to verify with your face. The app sends a live image to this page; your face is compared with your registry photo and is not stored.":
+        "请打开官方 App，选择“实人认证”完成刷脸核验。App 会将现场图像提交至本页面，与您的登记照片比对，图像不会被保存。",
     "Act for": "办事身份",
     "Whom do you act for?": "请选择办事身份",
     "%(name)s lets you act for yourself or for an organisation you represent.":

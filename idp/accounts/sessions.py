@@ -88,6 +88,21 @@ class SessionStore:
         self.store.upsert(KIND, sso.id, asdict(sso), self._ttl(sso, now))
         return sso
 
+    def add_method(self, session_id: str, method: str, acr: str) -> SsoSession | None:
+        """A further authentication in this session (step-up): record the method (RFC 8176
+        amr; `mfa` once two are used) and the level now reached."""
+        sso = self.get(session_id)
+        if sso is None:
+            return None
+        if method not in sso.amr:
+            sso.amr = [*sso.amr, method]
+        if len(set(sso.amr) - {"mfa"}) >= 2 and "mfa" not in sso.amr:
+            sso.amr.append("mfa")
+        sso.acr = acr
+        now = int(time.time())
+        self.store.upsert(KIND, sso.id, asdict(sso), self._ttl(sso, now))
+        return sso
+
     def get(self, session_id: str) -> SsoSession | None:
         data = self.store.find(KIND, session_id)
         return SsoSession(**data) if data else None

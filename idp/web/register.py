@@ -15,12 +15,19 @@ from idp.accounts.models import Person
 from idp.audit import record_event
 from idp.db import db
 from idp.flows import register
+from idp.flows.login import acr_for
 from idp.web.account import password_problem_text
 from idp.web.security import login_required, safe_next, start_sso_cookie
 from realname import agreements
 from realname.agreements import CURRENT, AgreementKind
 from realname.identifiers import RULE_MESSAGES
-from realname.proofing import Outcome, prove_real_name
+from realname.proofing import (
+    REAL_PERSON_LOA,
+    FaceOutcome,
+    Outcome,
+    prove_real_name,
+    prove_real_person,
+)
 
 bp = Blueprint("register", __name__)
 
@@ -203,3 +210,45 @@ def accept_agreement() -> Response | str:
         accept=True,
         next_url=next_url,
     )
+
+
+@bp.get("/account/face")
+@login_required
+def face_form() -> str:
+    person = db.session.get(Person, g.sso.person_id)
+    return render_template("face.html", person=person)
+
+
+@bp.post("/account/face")
+@login_required
+def face() -> Response | tuple[str, int]:
+    """The mobile app posts a live image and its liveness token here (实人核验)."""
+    person = db.session.get(Person, g.sso.person_id)
+    assert person is not None
+    connectors = context.connectors()
+    outcome = prove_real_person(
+        db.session,
+        context.accounts(),
+        connectors.population,
+        connectors.face,
+        person,
+        image_b64=request.form.get("image", ""),
+        liveness_token=request.form.get("liveness_token", ""),
+        channel=g.sso.channel,
+    )
+    db.session.commit()
+    if outcome is FaceOutcome.verified:
+        context.sessions().add_method(g.sso.id, "face", acr_for(person, REAL_PERSON_LOA))
+        flash(_("Face verification succeeded. Your assurance level is now 4."), "info")
+        return redirect(url_for("account.overview"), 303)
+    messages = {
+        FaceOutcome.needs_real_name: _("Verify your real name first."),
+        FaceOutcome.not_live: _("The liveness check failed. Please try again in good light."),
+        FaceOutcome.mismatch: _("The face does not match the registry photo."),
+        FaceOutcome.unavailable: _(
+            "The face service is not answering right now. Nothing has "
+            "been changed; please try again later."
+        ),
+    }
+    status = 503 if outcome is FaceOutcome.unavailable else 400
+    return render_template("face.html", person=person, error=messages[outcome]), status
