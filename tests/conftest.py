@@ -6,6 +6,8 @@ Integration tests take the `app` fixture and run twice: on the embedded default
 
 from __future__ import annotations
 
+import logging
+import re
 import shutil
 import tempfile
 import uuid
@@ -113,3 +115,18 @@ def person(app: Flask) -> dict[str, str]:
         created = context.accounts().create_person(session, **data)
         data["id"] = created.id
     return data
+
+
+# Personal numbers are masked wherever they are shown: no captured log line of any test may
+# hold something shaped like a mainland mobile number or a resident ID number.
+_PHONE_OR_ID = re.compile(r"(?<![\dA-Za-z])(1[3-9]\d{9}|\d{17}[\dXx])(?![\dA-Za-z])")
+
+
+@pytest.fixture(autouse=True)
+def _no_personal_numbers_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.DEBUG, logger="idp")
+    caplog.set_level(logging.DEBUG, logger="realname")
+    caplog.set_level(logging.DEBUG, logger="connectors")
+    yield
+    leaks = [r.getMessage() for r in caplog.records if _PHONE_OR_ID.search(r.getMessage())]
+    assert not leaks, f"unmasked personal number in a log line: {leaks[:3]}"

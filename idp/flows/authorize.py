@@ -11,6 +11,7 @@
                         |  no_session, prompt_login, max_age, acr_below_requested
                         |-- any "sign in": prompt=none -> login_required to RP
                         |                  else -> SIGN-IN page, then resume here
+                        |-- level reachable by a face check -> STEP-UP (face), then resume
                         |-- level out of reach -> unmet_authentication_requirements to RP
                         v
                    [a newer registration agreement?] --yes--> accept it, then resume
@@ -60,6 +61,7 @@ from idp.oidc.models import Client, Consent
 from idp.oidc.runtime import oidc
 from realname import agreements
 from realname.legal_persons import OrgMembership, memberships_for
+from realname.proofing import REAL_PERSON_LOA
 
 FLOW_TTL = 600
 KIND = "authz-flow"
@@ -112,6 +114,13 @@ class AskConsent:
 
 
 @dataclass
+class StepUp:
+    """The session's level is below what the RP asked for; a face check can reach it."""
+
+    flow_id: str
+
+
+@dataclass
 class AcceptAgreement:
     flow_id: str
 
@@ -123,7 +132,7 @@ class ChooseActFor:
     options: list[OrgMembership]
 
 
-Outcome = ShowError | SendTo | SignIn | AskConsent | AcceptAgreement | ChooseActFor
+Outcome = ShowError | SendTo | SignIn | AskConsent | AcceptAgreement | ChooseActFor | StepUp
 
 
 # -- entry points the views call ----------------------------------------------------------
@@ -222,6 +231,11 @@ def _advance(record: dict[str, Any], sso: SsoSession | None) -> Outcome:
     if reasons:
         if "none" in params.get("prompt", "").split():
             return _refuse(params, "login_required", f"sign-in needed: {reasons[0]}")
+        if reasons == ["face_step_up"]:
+            record["state"] = State.signing_in
+            record["stale_sso"] = None  # the same session continues, at a higher level
+            context.store().upsert(KIND, record["id"], record, FLOW_TTL)
+            return StepUp(record["id"])
         if reasons == ["acr_out_of_reach"]:
             return _refuse(
                 params,
@@ -281,10 +295,12 @@ def _reasons_to_sign_in(
         reasons.append("max_age")
     wanted = _required_level(params)
     if wanted > loa_number(sso.acr):
-        reachable = min(person.loa, PASSWORD_ACR_CAP)
-        reasons.append(
-            "acr_below_requested" if reachable >= wanted and not fresh else "acr_out_of_reach"
-        )
+        if min(person.loa, PASSWORD_ACR_CAP) >= wanted and not fresh:
+            reasons.append("acr_below_requested")  # signing in again is enough
+        elif min(person.loa, REAL_PERSON_LOA) >= wanted:
+            reasons.append("face_step_up")  # the person can prove it with their face
+        else:
+            reasons.append("acr_out_of_reach")
     return reasons
 
 

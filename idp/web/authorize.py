@@ -21,6 +21,9 @@ def _render(outcome: authorize.Outcome) -> Response | tuple[str, int]:
         return redirect(
             url_for("web.login_form", next=resume, switch=1, login_hint=outcome.login_hint), 303
         )
+    if isinstance(outcome, authorize.StepUp):
+        resume = url_for("authorize.resume", flow_id=outcome.flow_id)
+        return redirect(url_for("register.face_form", next=resume), 303)
     if isinstance(outcome, authorize.AcceptAgreement):
         resume = url_for("authorize.resume", flow_id=outcome.flow_id)
         return redirect(url_for("register.accept_agreement", next=resume), 303)

@@ -216,7 +216,7 @@ def accept_agreement() -> Response | str:
 @login_required
 def face_form() -> str:
     person = db.session.get(Person, g.sso.person_id)
-    return render_template("face.html", person=person)
+    return render_template("face.html", person=person, next_url=safe_next(request.args.get("next")))
 
 
 @bp.post("/account/face")
@@ -240,7 +240,7 @@ def face() -> Response | tuple[str, int]:
     if outcome is FaceOutcome.verified:
         context.sessions().add_method(g.sso.id, "face", acr_for(person, REAL_PERSON_LOA))
         flash(_("Face verification succeeded. Your assurance level is now 4."), "info")
-        return redirect(url_for("account.overview"), 303)
+        return redirect(safe_next(request.form.get("next")) or url_for("account.overview"), 303)
     messages = {
         FaceOutcome.needs_real_name: _("Verify your real name first."),
         FaceOutcome.not_live: _("The liveness check failed. Please try again in good light."),

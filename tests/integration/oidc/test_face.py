@@ -83,3 +83,55 @@ def test_face_service_down_says_try_later(app):
         with app.app_context():
             context.connectors().face.available = True
     assert response.status_code == 503 and loa(app, me["id"]) == 3
+
+
+def test_rp_asking_loa4_gets_a_face_step_up_then_the_code(app, register):
+    from tests.integration.oidc.conftest import pkce, query_of
+
+    me = real_named(app, "17000000904", ME)
+    with app.app_context():
+        db.session.get(Person, me["id"]).loa = 4  # proven before, in another session
+        db.session.commit()
+    browser = Browser(app.test_client(), me)
+    browser.sign_in()  # a password: this session is at loa:3
+    rp = register()
+    verifier, challenge = pkce()
+    response = browser.client.get(
+        "/authorize",
+        query_string={
+            "response_type": "code",
+            "client_id": rp.client_id,
+            "redirect_uri": rp.redirect_uri,
+            "scope": "openid",
+            "state": "s",
+            "nonce": "n",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "acr_values": "urn:cn:gov:idp:loa:4",
+        },
+    )
+    step_up = response.headers["Location"]
+    assert step_up.startswith("/account/face?next=")
+    resume = query_of(step_up)["next"]
+    image = synthetic.face_image(ME.photo_template_id)
+    done = browser.client.post(
+        "/account/face",
+        data={
+            "csrf_token": csrf_token(browser.client, step_up),
+            "image": image,
+            "liveness_token": synthetic.liveness_token(image),
+            "next": resume,
+        },
+    )
+    assert done.headers["Location"] == resume
+    consent = browser.client.get(resume)
+    html = consent.get_data(as_text=True)
+    token = html.split('name="csrf_token" value="')[1].split('"')[0]
+    action = html.split('action="')[1].split('"')[0]
+    code = query_of(
+        browser.client.post(action, data={"csrf_token": token, "decision": "allow"}).headers[
+            "Location"
+        ]
+    )["code"]
+    claims = verify(app, redeem(app.test_client(), rp, code, verifier).json["id_token"])
+    assert claims["acr"] == "urn:cn:gov:idp:loa:4" and "face" in claims["amr"]
