@@ -4,19 +4,22 @@ writes them with these translations to idp/web/translations/zh/LC_MESSAGES/messa
 ZH = {
     "Whether your real name is verified": "是否已实名认证",
     "Your assurance level": "可信等级",
+    "Recover your account": "找回账号",
+    "Enter the mobile number of your account. If it has one, we send it a code.": "请输入账号绑定的手机号码，我们将向其发送验证码。",
+    "If the number has an account, a code is on its way. It is valid for 10 minutes.": "如该号码已注册，验证码已发送，10 分钟内有效。",
+    "Set the new password": "设置新密码",
+    "Forgot your password?": "忘记密码？",
+    "Your password has been changed and all your sessions were signed out. Sign in with the new password.": "密码已重置，所有设备均已退出登录。请使用新密码登录。",
     "Face verification succeeded. Your assurance level is now 4.": "人脸核验成功，您的可信等级已提升为 4 级。",
     "Verify your real name first.": "请先完成实名认证。",
     "The liveness check failed. Please try again in good light.": "活体检测未通过，请在光线充足处重试。",
     "The face does not match the registry photo.": "人脸与登记照片不一致。",
-    "The face service is not answering right now. Nothing has been changed; please try again later.":
-        "人脸核验服务暂时无法响应，您的信息未作任何更改，请稍后再试。",
+    "The face service is not answering right now. Nothing has been changed; please try again later.": "人脸核验服务暂时无法响应，您的信息未作任何更改，请稍后再试。",
     "Real-person verification": "实人认证",
-    "Open the official app and choose 实人认证 to verify with your face. The app sends a live image to this page; your face is compared with your registry photo and is not stored.":
-        "请打开官方 App，选择“实人认证”完成刷脸核验。App 会将现场图像提交至本页面，与您的登记照片比对，图像不会被保存。",
+    "Open the official app and choose 实人认证 to verify with your face. The app sends a live image to this page; your face is compared with your registry photo and is not stored.": "请打开官方 App，选择“实人认证”完成刷脸核验。App 会将现场图像提交至本页面，与您的登记照片比对，图像不会被保存。",
     "Act for": "办事身份",
     "Whom do you act for?": "请选择办事身份",
-    "%(name)s lets you act for yourself or for an organisation you represent.":
-        "“%(name)s”支持以个人身份或以您所代表的单位身份办理业务。",
+    "%(name)s lets you act for yourself or for an organisation you represent.": "“%(name)s”支持以个人身份或以您所代表的单位身份办理业务。",
     "Myself": "本人（个人用户）",
     "legal representative": "法定代表人",
     "administrator": "管理员",
@@ -25,41 +28,33 @@ ZH = {
     "The organisation you act for": "您代表的单位",
     "Your certificate type": "证件类型",
     "Your ID number": "证件号码",
-    "The agreement has changed since you last accepted it. Please read and accept the new version to continue.":
-        "协议已更新。请阅读并同意新版本后继续。",
+    "The agreement has changed since you last accepted it. Please read and accept the new version to continue.": "协议已更新。请阅读并同意新版本后继续。",
     "Accept and continue": "同意并继续",
     # Registration and real-name verification
     "Enter a mainland mobile number (11 digits).": "请输入 11 位大陆手机号码。",
     "Please read and accept the registration agreement.": "请阅读并同意实名注册协议。",
     "Too many codes were requested. Wait a minute and try again.": "请求验证码次数过多，请稍候一分钟再试。",
-    "The text message could not be sent right now. Nothing has been saved; please try again later.":
-        "短信暂时无法发送，未保存任何信息，请稍后再试。",
+    "The text message could not be sent right now. Nothing has been saved; please try again later.": "短信暂时无法发送，未保存任何信息，请稍后再试。",
     "This code has expired or was used up. Request a new one.": "验证码已过期或已失效，请重新获取。",
     "This mobile number already has an account. Sign in instead.": "该手机号码已注册，请直接登录。",
-    "A user name has 3 to 64 letters, digits or _ . -, and starts with a letter.":
-        "用户名为 3 至 64 位字母、数字或 _ . -，且以字母开头。",
+    "A user name has 3 to 64 letters, digits or _ . -, and starts with a letter.": "用户名为 3 至 64 位字母、数字或 _ . -，且以字母开头。",
     "This user name is taken. Choose another one.": "该用户名已被使用，请换一个。",
     "The code is wrong. %(n)d tries left.": "验证码错误，还可尝试 %(n)d 次。",
     "Please try again.": "请重试。",
-    "Your account is ready. Verify your real name to use services that need it.":
-        "账号已创建。完成实名认证后即可办理需要实名的业务。",
+    "Your account is ready. Verify your real name to use services that need it.": "账号已创建。完成实名认证后即可办理需要实名的业务。",
     "Real-name verification succeeded. Your assurance level is now 3.": "实名认证成功，您的可信等级已提升为 3 级。",
-    "This certificate type cannot be verified online yet. Please verify at a service counter.":
-        "该证件类型暂不支持在线核验，请到服务窗口办理。",
+    "This certificate type cannot be verified online yet. Please verify at a service counter.": "该证件类型暂不支持在线核验，请到服务窗口办理。",
     "The name and ID number do not match the population registry.": "姓名与证件号码不一致，未通过人口库核验。",
     "This ID number cannot be used for registration.": "该证件号码无法用于注册。",
-    "This identity already has an account (mobile number %(phone)s). Sign in with that account.":
-        "该身份已有账号（手机号码 %(phone)s）。请使用该账号登录。",
-    "The population registry is not answering right now. Nothing has been changed; please try again later.":
-        "人口信息库暂时无法响应，您的信息未作任何更改，请稍后再试。",
+    "This identity already has an account (mobile number %(phone)s). Sign in with that account.": "该身份已有账号（手机号码 %(phone)s）。请使用该账号登录。",
+    "The population registry is not answering right now. Nothing has been changed; please try again later.": "人口信息库暂时无法响应，您的信息未作任何更改，请稍后再试。",
     "The ID number was refused: %(rule)s.": "证件号码未通过校验：%(rule)s。",
     "Version %(v)s": "版本 %(v)s",
     "No account yet? Register": "还没有账号？立即注册",
     "Real-name registration agreement": "实名注册协议",
     "Real-name verification": "实名认证",
     "Your real name is verified (level %(n)d).": "您已完成实名认证（%(n)d 级）。",
-    "Your name and ID number are checked against the population registry. The ID number is stored encrypted.":
-        "您的姓名和证件号码将与人口信息库比对，证件号码加密存储。",
+    "Your name and ID number are checked against the population registry. The ID number is stored encrypted.": "您的姓名和证件号码将与人口信息库比对，证件号码加密存储。",
     "Sign in with the other account": "使用已有账号登录",
     "Certificate type": "证件类型",
     "Resident identity card": "居民身份证",
@@ -70,8 +65,7 @@ ZH = {
     "Code from the text message": "短信验证码",
     "User name (optional)": "用户名（可选）",
     "Create account": "创建账号",
-    "One account for every government service. We will send a code to your mobile number.":
-        "一个账号，办遍政务服务。我们将向您的手机发送验证码。",
+    "One account for every government service. We will send a code to your mobile number.": "一个账号，办遍政务服务。我们将向您的手机发送验证码。",
     "I have read and accept the": "我已阅读并同意",
     "real-name registration agreement": "《自然人实名注册协议》",
     "Send code": "获取验证码",
@@ -184,8 +178,7 @@ ZH = {
     "Legal representative": "法定代表人",
     "Administrator": "管理员",
     "Agent": "经办人",
-    "%(name)s is registered. Its legal representative must approve the registration before anyone can act for it.":
-        "“%(name)s”已提交注册，须经其法定代表人确认后方可代表该单位办理业务。",
+    "%(name)s is registered. Its legal representative must approve the registration before anyone can act for it.": "“%(name)s”已提交注册，须经其法定代表人确认后方可代表该单位办理业务。",
     "%(name)s is registered. You are its legal representative.": "“%(name)s”注册成功，您是该单位的法定代表人。",
     "You approved the registration of %(name)s.": "您已确认“%(name)s”的注册。",
     "You rejected the registration of %(name)s.": "您已拒绝“%(name)s”的注册。",
@@ -193,11 +186,9 @@ ZH = {
     "You no longer act for %(name)s.": "您已不再代表“%(name)s”办理业务。",
     "The authorisation has been revoked.": "授权已撤销。",
     "Organisations": "法人单位",
-    "Register an enterprise, approve registrations, and authorise agents to act for it.":
-        "注册企业、确认注册申请、授权经办人代表单位办理业务。",
+    "Register an enterprise, approve registrations, and authorise agents to act for it.": "注册企业、确认注册申请、授权经办人代表单位办理业务。",
     "My organisations": "我的单位",
-    "The enterprises and other organisations you may act for when you sign in to a service.":
-        "您登录各项服务时可以代表的企业及其他单位。",
+    "The enterprises and other organisations you may act for when you sign in to a service.": "您登录各项服务时可以代表的企业及其他单位。",
     "Organisation": "单位",
     "Unified social credit code": "统一社会信用代码",
     "Role": "身份",
@@ -205,8 +196,7 @@ ZH = {
     "Give up": "放弃授权",
     "You do not act for any organisation yet.": "您目前不代表任何单位。",
     "Registrations waiting for your approval": "待您确认的注册申请",
-    "Someone registered an organisation of which the enterprise registry names you the legal representative. Nobody can act for it until you approve.":
-        "有人注册了企业登记信息中由您担任法定代表人的单位。经您确认前，任何人都不能代表该单位办理业务。",
+    "Someone registered an organisation of which the enterprise registry names you the legal representative. Nobody can act for it until you approve.": "有人注册了企业登记信息中由您担任法定代表人的单位。经您确认前，任何人都不能代表该单位办理业务。",
     "Registered by": "申请人",
     "Approve": "确认",
     "Reject": "拒绝",
@@ -218,18 +208,15 @@ ZH = {
     "Expired": "已过期",
     "No agents yet.": "尚未授权经办人。",
     "Authorise an agent": "授权经办人",
-    "The agent needs a real-name verified account. A new authorisation replaces the agent's previous one.":
-        "经办人须使用已实名认证的账号。新的授权将取代该经办人原有的授权。",
+    "The agent needs a real-name verified account. A new authorisation replaces the agent's previous one.": "经办人须使用已实名认证的账号。新的授权将取代该经办人原有的授权。",
     "The agent's mobile number, user name or ID number": "经办人的手机号码、用户名或身份证号码",
     "Matters the agent may handle": "可办理的事项",
     "Valid until (inclusive, at most three years)": "有效期至（含当日，最长三年）",
     "Authorise": "授权",
     "Waiting for the legal representative": "等待法定代表人确认",
-    "You registered these organisations. Their legal representative must approve the registration; until then nobody can act for them.":
-        "以下单位由您提交注册，须经其法定代表人确认；确认前任何人都不能代表这些单位办理业务。",
+    "You registered these organisations. Their legal representative must approve the registration; until then nobody can act for them.": "以下单位由您提交注册，须经其法定代表人确认；确认前任何人都不能代表这些单位办理业务。",
     "Register an enterprise": "注册企业",
-    "Enter the unified social credit code and the name exactly as on the business licence. They are checked against the enterprise registry. If you are not the legal representative, the legal representative must approve the registration.":
-        "请按营业执照填写统一社会信用代码和单位名称，系统将与企业登记信息核对。如您不是法定代表人，注册须经法定代表人确认。",
+    "Enter the unified social credit code and the name exactly as on the business licence. They are checked against the enterprise registry. If you are not the legal representative, the legal representative must approve the registration.": "请按营业执照填写统一社会信用代码和单位名称，系统将与企业登记信息核对。如您不是法定代表人，注册须经法定代表人确认。",
     "Organisation name": "单位名称",
     "Only people whose real name is verified can register an organisation.": "完成实名认证后才能注册单位。",
 }

@@ -17,15 +17,11 @@ written in one transaction.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from connectors.errors import ConnectorRejected, ConnectorUnavailable
 from idp import context
+from idp.accounts import sms_codes
 from idp.accounts.services import AccountExistsError, InvalidIdentifierError, normalise_phone
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
@@ -36,16 +32,7 @@ from realname.agreements import CURRENT, AgreementKind
 from realname.models import AgreementAcceptance
 
 KIND = "register"
-CODE_TTL = 600
-CODE_DIGITS = 6
-MAX_TRIES = 5
-PHONE_SENDS_PER_HOUR = 5
-PHONE_RESEND_AFTER = 60
-ADDRESS_SENDS_PER_HOUR = 20
-
-
-class State(StrEnum):
-    code_sent = "code_sent"
+CODE_TTL = sms_codes.CODE_TTL
 
 
 class Problem(StrEnum):
@@ -72,6 +59,10 @@ class Refused:
     password_problem: PasswordProblem | None = None
     tries_left: int | None = None
 
+    @classmethod
+    def from_code(cls, refused: sms_codes.CodeRefused) -> Refused:
+        return cls(Problem(refused.problem.value), tries_left=refused.tries_left)
+
 
 @dataclass(frozen=True)
 class Registered:
@@ -87,38 +78,17 @@ def start(phone: str, *, agreement_accepted: bool, ip: str | None) -> Started | 
         return Refused(Problem.phone_format)
     if not agreement_accepted:
         return Refused(Problem.agreement)
-    store = context.store()
-    phone_key = hashlib.sha256(phone.encode()).hexdigest()[:32]
-    if store.find("sms-recent", phone_key) is not None:
-        return Refused(Problem.too_many_codes)
-    if store.incr("sms-phone", phone_key, 3600) > PHONE_SENDS_PER_HOUR or (
-        ip and store.incr("sms-address", ip, 3600) > ADDRESS_SENDS_PER_HOUR
-    ):
-        return Refused(Problem.too_many_codes)
-
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    flow_id = secrets.token_urlsafe(16)
-    try:
-        context.connectors().sms.send(
-            phone, "verification_code", {"code": code, "minutes": str(CODE_TTL // 60)}
-        )
-    except (ConnectorUnavailable, ConnectorRejected):
-        return Refused(Problem.sms_unavailable)
-    store.upsert("sms-recent", phone_key, {}, PHONE_RESEND_AFTER)
-    store.upsert(
+    sent = sms_codes.send_code(
+        context.store(),
+        context.connectors().sms,
         KIND,
-        flow_id,
-        {
-            "state": State.code_sent,
-            "phone": phone,
-            "code": _digest(flow_id, code),
-            "tries": 0,
-            "agreement": CURRENT[AgreementKind.person].version,
-            "expires": time.time() + CODE_TTL,
-        },
-        CODE_TTL,
+        phone,
+        ip,
+        {"agreement": CURRENT[AgreementKind.person].version},
     )
-    return Started(flow_id)
+    if isinstance(sent, sms_codes.CodeRefused):
+        return Refused.from_code(sent)
+    return Started(sent)
 
 
 def confirm(
@@ -132,16 +102,9 @@ def confirm(
 ) -> Registered | Refused:
     """Check the code and create the account, signed in."""
     store = context.store()
-    record = store.find(KIND, flow_id)
-    if record is None or record["expires"] < time.time():
-        return Refused(Problem.expired)
-    if not hmac.compare_digest(record["code"], _digest(flow_id, code.strip())):
-        record["tries"] += 1
-        if record["tries"] >= MAX_TRIES:
-            store.destroy(KIND, flow_id)
-            return Refused(Problem.expired)
-        store.upsert(KIND, flow_id, record, max(int(record["expires"] - time.time()), 1))
-        return Refused(Problem.wrong_code, tries_left=MAX_TRIES - record["tries"])
+    record = sms_codes.check_code(store, KIND, flow_id, code)
+    if isinstance(record, sms_codes.CodeRefused):
+        return Refused.from_code(record)
 
     accounts, session = context.accounts(), db.session
     try:
@@ -157,7 +120,7 @@ def confirm(
     except PasswordRejectedError as rejected:
         session.rollback()
         return Refused(Problem.password, password_problem=rejected.problem)
-    if store.consume(KIND, flow_id) is None:  # the same code raced in twice: once only
+    if not sms_codes.consume_code(store, KIND, flow_id):  # raced in twice: once only
         session.rollback()
         return Refused(Problem.expired)
 
@@ -192,9 +155,4 @@ def confirm(
 
 def masked_phone(flow_id: str) -> str | None:
     """Where the code went (masked), from the record: never from the URL."""
-    record = context.store().find(KIND, flow_id)
-    return None if record is None else record["phone"][:3] + "****" + record["phone"][-4:]
-
-
-def _digest(flow_id: str, code: str) -> str:
-    return hmac.new(flow_id.encode(), code.encode(), hashlib.sha256).hexdigest()
+    return sms_codes.masked_phone(context.store(), KIND, flow_id)
