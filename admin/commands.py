@@ -8,15 +8,15 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from admin.output import fail
 from idp import context
-from idp.accounts.models import Person
 from idp.audit import record_event
 from idp.db import db
 from idp.errors import StoreUnavailableError
@@ -32,26 +32,6 @@ DEMO = {
 }
 
 
-def _fail(message: str, *, as_json: bool, code: int = 1, **extra: Any) -> NoReturn:
-    if as_json:
-        click.echo(json.dumps({"ok": False, "error": message, **extra}, ensure_ascii=False))
-    else:
-        click.echo(f"idp: {message}", err=True)
-    sys.exit(code)
-
-
-def _person_json(person: Person) -> dict[str, Any]:
-    return {
-        "id": person.id,
-        "username": person.username,
-        "name": person.name,
-        "phone": context.accounts().masked_phone(person),
-        "loa": person.loa,
-        "status": person.status,
-        "created_at": person.created_at.isoformat(),
-    }
-
-
 # -- db ---------------------------------------------------------------------------------
 @click.group("db", help="Database schema migrations.")
 def db_group() -> None:
@@ -65,7 +45,7 @@ def db_upgrade(revision: str) -> None:
     try:
         runner.upgrade(db.engine, revision)
     except SQLAlchemyError as exc:
-        _fail(
+        fail(
             f"database unavailable: {exc.__class__.__name__}: {exc.orig or exc}"
             if hasattr(exc, "orig")
             else f"database error: {exc}",
@@ -127,7 +107,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     if problems:
         if context.settings().embedded_redis:  # check_ready started it; leave nothing behind
             embedded_redis.stop(context.settings().instance_path)
-        _fail("cannot start: " + "; ".join(problems), as_json=False, code=2)
+        fail("cannot start: " + "; ".join(problems), as_json=False, code=2)
     settings = context.settings()
     env = dict(os.environ, IDP_INSTANCE_DIR=settings.instance_dir)
     # No --backpressure: granian applies it to open connections, not requests, so a small
@@ -213,11 +193,11 @@ def demo_sms(phone: str) -> None:
 
     gateway = context.connectors().sms
     if not isinstance(gateway, SmsOutbox):
-        _fail("this SMS gateway has no outbox (a real gateway delivers to phones)", as_json=False)
+        fail("this SMS gateway has no outbox (a real gateway delivers to phones)", as_json=False)
     try:
         messages = gateway.outbox(phone.strip())
     except ConnectorError as exc:
-        _fail(f"the SMS gateway did not answer: {exc}", as_json=False)
+        fail(f"the SMS gateway did not answer: {exc}", as_json=False)
     if not messages:
         click.echo("no messages")
     for message in messages:

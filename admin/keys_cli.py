@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 
 import click
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from admin.output import fail
 from idp.audit import record_event
 from idp.keys import SUPPORTED_ALGS, KeyRing, Rotation
 
@@ -20,14 +20,6 @@ DATES = frozenset(COLUMNS[3:])
 
 def _keyring() -> KeyRing:
     return cast(KeyRing, current_app.extensions["idp.keys"])
-
-
-def _fail(message: str, *, as_json: bool) -> NoReturn:
-    if as_json:
-        click.echo(json.dumps({"ok": False, "error": message}))
-    else:
-        click.echo(f"idp: {message}", err=True)
-    sys.exit(1)
 
 
 @click.group("keys", help="Signing keys: list them, rotate one algorithm's key.")
@@ -42,7 +34,7 @@ def keys_list(as_json: bool) -> None:
     try:
         keys = _keyring().list_keys()
     except SQLAlchemyError as exc:
-        _fail(f"database unavailable ({exc.__class__.__name__})", as_json=as_json)
+        fail(f"database unavailable ({exc.__class__.__name__})", as_json=as_json)
     if as_json:
         click.echo(json.dumps({"ok": True, "keys": keys}))
         return
@@ -73,7 +65,7 @@ def keys_rotate(alg: str, as_json: bool) -> None:
     try:
         _keyring().rotate(alg, audit=audit)
     except SQLAlchemyError as exc:
-        _fail(f"database unavailable ({exc.__class__.__name__})", as_json=as_json)
+        fail(f"database unavailable ({exc.__class__.__name__})", as_json=as_json)
     rotation = done[0]
     if as_json:
         click.echo(json.dumps({"ok": True, **_rotation_json(rotation)}))

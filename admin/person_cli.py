@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
+from admin.output import fail
 from idp import context
 from idp.accounts.models import Person
 from idp.accounts.services import AccountExistsError, InvalidIdentifierError
@@ -19,14 +20,6 @@ from realname.proofing import Outcome, prove_real_name
 
 READ_STDIN = "-"
 IN_PERSON_LOA = 5
-
-
-def fail(message: str, *, as_json: bool, code: int = 1, **extra: Any) -> NoReturn:
-    if as_json:
-        click.echo(json.dumps({"ok": False, "error": message, **extra}, ensure_ascii=False))
-    else:
-        click.echo(f"idp: {message}", err=True)
-    sys.exit(code)
 
 
 def person_json(person: Person) -> dict[str, Any]:
