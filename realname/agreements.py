@@ -59,7 +59,38 @@ PERSON_2026_11 = Agreement(
     ),
 )
 
-CURRENT: dict[AgreementKind, Agreement] = {AgreementKind.person: PERSON_2026_11}
+ORGANIZATION_2026_11 = Agreement(
+    kind=AgreementKind.organization,
+    version="2026-11",
+    title_zh="法人实名注册协议",
+    title_en="Real-name registration agreement for legal persons",
+    text_zh=(
+        "一、注册人应如实填写单位名称和统一社会信用代码，平台将与企业登记信息比对。\n"
+        "二、注册人非法定代表人的，须经法定代表人确认后，方可代表该单位办理业务。\n"
+        "三、法定代表人或单位管理员授权经办人时，应限定授权事项和期限，并对经办人的行为负责；"
+        "授权可随时撤销。\n"
+        "四、单位信息发生变更、注销或吊销的，平台将据企业登记信息停止相关授权。\n"
+        "五、平台记录注册、确认、授权与撤销的全部操作，供单位查询和审计。"
+    ),
+    text_en=(
+        "1. Give the organisation's name and unified social credit code truthfully; the "
+        "platform checks them against the enterprise registry.\n"
+        "2. If you are not the legal representative, nobody can act for the organisation "
+        "until the legal representative approves the registration.\n"
+        "3. When the legal representative or an administrator authorises an agent, the "
+        "authorisation names the matters and an end date, and the organisation answers for "
+        "what the agent does; an authorisation can be revoked at any time.\n"
+        "4. When the registry shows the organisation changed, cancelled or revoked, the "
+        "platform ends the authorisations that depend on it.\n"
+        "5. Every registration, approval, authorisation and revocation is recorded, for the "
+        "organisation to consult and for audit."
+    ),
+)
+
+CURRENT: dict[AgreementKind, Agreement] = {
+    AgreementKind.person: PERSON_2026_11,
+    AgreementKind.organization: ORGANIZATION_2026_11,
+}
 
 
 def pending_for(

@@ -4,6 +4,7 @@ writes them with these translations to idp/web/translations/zh/LC_MESSAGES/messa
 ZH = {
     "Whether your real name is verified": "是否已实名认证",
     "Your assurance level": "可信等级",
+    "legal-person registration agreement": "《法人实名注册协议》",
     "Recover your account": "找回账号",
     "Enter the mobile number of your account. If it has one, we send it a code.": "请输入账号绑定的手机号码，我们将向其发送验证码。",
     "If the number has an account, a code is on its way. It is valid for 10 minutes.": "如该号码已注册，验证码已发送，10 分钟内有效。",

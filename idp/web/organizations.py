@@ -21,6 +21,8 @@ from idp.accounts.models import Person
 from idp.db import db, utcnow
 from idp.web.account import _current_person
 from idp.web.security import login_required
+from realname import agreements
+from realname.agreements import CURRENT, AgreementKind
 from realname.identifiers import RULE_MESSAGES
 from realname.legal_persons import (
     ERROR_MESSAGES,
@@ -241,6 +243,9 @@ def register() -> Response:
     person = _current_person()
     uscc = request.form.get("uscc", "")[:32]
     name = request.form.get("name", "")[:MAX_FIELD]
+    if request.form.get("agreement") != "yes":
+        flash(_("Please read and accept the registration agreement."), "error")
+        return _back("#register")
     try:
         organization = register_organization(
             db.session,
@@ -254,6 +259,7 @@ def register() -> Response:
     except LegalPersonError as error:
         # Both are public (printed on the business licence): the form keeps them.
         return _refused(error, "#register", uscc=uscc.strip(), name=name.strip())
+    agreements.accept(db.session, person.id, CURRENT[AgreementKind.organization], g.sso.channel)
     db.session.commit()
     if organization.pending_approval:
         flash(

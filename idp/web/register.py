@@ -61,9 +61,12 @@ def problem_text(refused: register.Refused) -> str:
 
 @bp.get("/agreement")
 def agreement() -> str:
-    return render_template(
-        "agreement.html", agreement=CURRENT[AgreementKind.person], zh=str(get_locale()) == "zh"
+    kind = (
+        AgreementKind.organization
+        if request.args.get("kind") == "organization"
+        else AgreementKind.person
     )
+    return render_template("agreement.html", agreement=CURRENT[kind], zh=str(get_locale()) == "zh")
 
 
 @bp.get("/register")

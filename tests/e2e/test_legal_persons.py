@@ -112,6 +112,7 @@ def test_an_agent_acts_for_the_enterprise_until_revoked(
     boss.wait_for_url(f"{provider.url}{ORGS}")
     boss.fill('input[name="uscc"]', enterprise.uscc)
     boss.fill('input[name="name"]', enterprise.name)
+    boss.check('input[name="agreement"]')
     boss.get_by_role("button", name="注册", exact=True).click()
     expect(boss.locator(".notice")).to_have_text(
         f"“{enterprise.name}”注册成功，您是该单位的法定代表人。"

@@ -99,8 +99,19 @@ def flashed(client) -> str:
     )
 
 
-def register(client, enterprise: synthetic.SyntheticEnterprise, name: str | None = None):
-    return post(client, PAGE, uscc=enterprise.uscc, name=enterprise.name if name is None else name)
+def register(
+    client,
+    enterprise: synthetic.SyntheticEnterprise,
+    name: str | None = None,
+    agreement: str = "yes",
+):
+    return post(
+        client,
+        PAGE,
+        uscc=enterprise.uscc,
+        name=enterprise.name if name is None else name,
+        agreement=agreement,
+    )
 
 
 def organization(app, uscc: str) -> Organization | None:
@@ -209,7 +220,7 @@ def test_refusals_are_explained_and_the_form_keeps_its_values(app, uscc, name, m
     if name is None:
         name = DATA.enterprises_with("revoked")[0].name
     client = browser(app, new_account(app, rep_of(ACTIVE[0])))
-    response = post(client, PAGE, uscc=uscc, name=name)
+    response = post(client, PAGE, agreement="yes", uscc=uscc, name=name)
     assert response.status_code == 303
     location = response.headers["Location"]
     assert location.startswith(f"{PAGE}?") and location.endswith("#register")
@@ -454,3 +465,22 @@ def test_a_post_without_the_csrf_token_is_refused(app, registered):
     assert response.status_code == 400
     assert authorisations(app, agent)[0].revoked_at is None
     assert enterprise.uscc == found.uscc
+
+
+def test_registering_needs_the_legal_person_agreement_and_records_it(app):
+    from sqlalchemy import select
+
+    from realname.models import AgreementAcceptance
+
+    enterprise = ACTIVE[1]
+    client = browser(app, new_account(app, rep_of(enterprise)))
+    refused = register(client, enterprise, agreement="")
+    assert refused.status_code == 303 and organization(app, enterprise.uscc) is None
+    assert "请阅读并同意实名注册协议" in flashed(client)
+    assert register(client, enterprise).status_code == 303
+    assert organization(app, enterprise.uscc) is not None
+    with app.app_context():
+        kinds = set(db.session.scalars(select(AgreementAcceptance.kind)))
+    assert "organization" in kinds
+    page = app.test_client().get("/agreement?kind=organization").get_data(as_text=True)
+    assert "法人实名注册协议" in page
