@@ -1,5 +1,5 @@
-"""Legal persons: registering an organisation by its USCC, the legal representative's
-approval, agent authorisations, and who may act for which organisation.
+"""Legal persons: registering an organisation by its USCC and the legal representative's
+approval. Agents and "act for" are in realname/agents.py.
 
 Every function takes the caller's SQLAlchemy session and never commits. A refusal is a
 `LegalPersonError` whose `code` names the broken rule; the caller then rolls back (after
@@ -24,9 +24,7 @@ legal representative, who can approve or reject it (code `pending_approval` tell
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -41,10 +39,7 @@ from idp.db import utcnow
 from realname.identifiers import IdType, check, normalise
 from realname.organizations import (
     ADMIN,
-    AGENT,
-    AGENT_SCOPES,
     LEGAL_REPRESENTATIVE,
-    AgentAuthorisation,
     Membership,
     Organization,
 )
@@ -52,26 +47,19 @@ from realname.proofing import REAL_NAME_LOA, id_index
 
 __all__ = [
     "ERROR_MESSAGES",
-    "MAX_AUTHORISATION_YEARS",
     "PENDING_APPROVAL_TTL",
     "LegalPersonError",
-    "OrgMembership",
     "approve_registration",
-    "authorise_agent",
-    "memberships_for",
+    "membership_of",
     "normalise_uscc",
-    "org_claim",
     "pending_approvals",
     "register_organization",
     "reject_registration",
-    "revoke_agent",
+    "require_real_named",
 ]
 
 MAX_NAME = 200
-MAX_AUTHORISATION_YEARS = 3
 PENDING_APPROVAL_TTL = timedelta(days=30)
-MANAGERS = (LEGAL_REPRESENTATIVE, ADMIN)  # may authorise and revoke agents
-REGISTRY_ACTIVE = "active"
 
 # (zh, en) for the codes below; USCC format codes are realname.identifiers.RULE_MESSAGES.
 ERROR_MESSAGES: dict[str, tuple[str, str]] = {
@@ -127,15 +115,6 @@ class LegalPersonError(Exception):
         self.code = code
 
 
-class OrgMembership(NamedTuple):
-    """One "act for" choice: the organisation, the person's role in it, and for an agent
-    the authorisation that lets them act (None for the legal representative and admins)."""
-
-    organization: Organization
-    role: str
-    authorisation: AgentAuthorisation | None
-
-
 # -- registration -------------------------------------------------------------------------
 def normalise_uscc(raw: str) -> str:
     """The code as GB 32100 writes it; LegalPersonError(rule) when it breaks a format rule."""
@@ -149,7 +128,7 @@ def _clean_name(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw).strip()
 
 
-def _require_real_named(person: Person, code: str = "real_name_required") -> None:
+def require_real_named(person: Person, code: str = "real_name_required") -> None:
     if not person.active:
         raise LegalPersonError("account_not_active")
     if person.loa < REAL_NAME_LOA or person.id_number_index is None:
@@ -203,7 +182,7 @@ def register_organization(
     name = _clean_name(name)
     if not name or len(name) > MAX_NAME:
         raise LegalPersonError("name")
-    _require_real_named(person)
+    require_real_named(person)
 
     record = _lookup(registry, code)
     if _clean_name(record.name) != name:
@@ -273,7 +252,7 @@ def approve_registration(
         raise LegalPersonError("not_pending")
     if _lapsed(organization, now):
         raise LegalPersonError("approval_expired")
-    _require_real_named(person, "not_legal_representative")
+    require_real_named(person, "not_legal_representative")
     record = _lookup(registry, organization.uscc)
     rep_index = _rep_index(accounts, record)
     if person.id_number_index != rep_index:
@@ -283,7 +262,7 @@ def approve_registration(
     organization.legal_rep_index = rep_index
     organization.verified_at = now
     organization.approved_at = now
-    membership = _membership(session, organization.id, person.id)
+    membership = membership_of(session, organization.id, person.id)
     if membership is None:
         organization.memberships.append(Membership(person_id=person.id, role=LEGAL_REPRESENTATIVE))
     else:
@@ -306,7 +285,7 @@ def reject_registration(
     with the registrant's inert membership, and the code is free again."""
     if not organization.pending_approval:
         raise LegalPersonError("not_pending")
-    _require_real_named(person, "not_legal_representative")
+    require_real_named(person, "not_legal_representative")
     if person.id_number_index != organization.legal_rep_index:
         raise LegalPersonError("not_legal_representative")
     record_event(
@@ -344,199 +323,9 @@ def pending_approvals(
     )
 
 
-# -- agents -------------------------------------------------------------------------------
-def _membership(session: Session, organization_id: str, person_id: str) -> Membership | None:
+def membership_of(session: Session, organization_id: str, person_id: str) -> Membership | None:
     return session.scalar(
         select(Membership).where(
             Membership.organization_id == organization_id, Membership.person_id == person_id
         )
     )
-
-
-def _clean_scopes(scopes: Iterable[str]) -> list[str]:
-    wanted = {scope.strip() for scope in scopes}
-    if not wanted:
-        raise LegalPersonError("no_scopes")
-    unknown = wanted - AGENT_SCOPES.keys()
-    if unknown:
-        raise LegalPersonError("unknown_scope", ", ".join(sorted(unknown)))
-    return [scope for scope in AGENT_SCOPES if scope in wanted]
-
-
-def _years_later(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year + years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year + years, day=28)
-
-
-def _require_manager(session: Session, granter: Person, organization: Organization) -> None:
-    if not organization.active:
-        raise LegalPersonError("not_approved" if organization.pending_approval else "not_active")
-    membership = _membership(session, organization.id, granter.id)
-    if not granter.active or membership is None or membership.role not in MANAGERS:
-        raise LegalPersonError("not_permitted")
-
-
-def authorise_agent(
-    session: Session,
-    granter: Person,
-    organization: Organization,
-    agent_person: Person,
-    scopes: Iterable[str],
-    expires_at: datetime,
-    *,
-    channel: str = "web",
-    now: datetime | None = None,
-) -> AgentAuthorisation:
-    """Let `agent_person` act for `organization` in `scopes` until `expires_at` (at most
-    three years ahead). The granter is its legal representative or an admin; the agent must
-    be real-named (loa >= 3), since relying parties act on the organisation's behalf on
-    their word. A new grant to the same agent replaces (revokes) their previous one."""
-    now = now or utcnow()
-    if expires_at.tzinfo is None:
-        raise ValueError("expires_at must be timezone-aware")
-    _require_manager(session, granter, organization)
-    clean = _clean_scopes(scopes)
-    if expires_at <= now:
-        raise LegalPersonError("expiry_past")
-    if expires_at > _years_later(now, MAX_AUTHORISATION_YEARS):
-        raise LegalPersonError("expiry_too_far")
-    _require_real_named(agent_person, "agent_not_real_named")
-
-    membership = _membership(session, organization.id, agent_person.id)
-    if membership is None:
-        membership = Membership(
-            organization_id=organization.id, person_id=agent_person.id, role=AGENT
-        )
-        session.add(membership)
-        session.flush()
-    elif membership.role != AGENT:
-        raise LegalPersonError("role_conflict")
-    replaced = [a for a in membership.authorisations if a.active_at(now)]
-    for previous in replaced:
-        previous.revoked_at = now
-    authorisation = AgentAuthorisation(
-        membership=membership,
-        granted_by=granter.id,
-        scopes=clean,
-        expires_at=expires_at,
-        created_at=now,
-    )
-    session.add(authorisation)
-    session.flush()
-    record_event(
-        session,
-        "person:agent:authorised",
-        person_id=granter.id,
-        channel=channel,
-        detail={
-            "organization_id": organization.id,
-            "uscc": organization.uscc,
-            "agent_id": agent_person.id,
-            "authorisation_id": authorisation.id,
-            "scopes": clean,
-            "expires_at": expires_at.isoformat(),
-            "replaced": [previous.id for previous in replaced],
-        },
-    )
-    return authorisation
-
-
-def revoke_agent(
-    session: Session,
-    granter: Person,
-    authorisation: AgentAuthorisation,
-    *,
-    channel: str = "web",
-    now: datetime | None = None,
-) -> None:
-    """End an authorisation now. The organisation's legal representative or an admin may,
-    and so may the agent themselves (giving it up)."""
-    membership = authorisation.membership
-    organization = membership.organization
-    if membership.person_id != granter.id:
-        manager = _membership(session, organization.id, granter.id)
-        if not granter.active or manager is None or manager.role not in MANAGERS:
-            raise LegalPersonError("not_permitted")
-    if authorisation.revoked_at is not None:
-        raise LegalPersonError("already_revoked")
-    authorisation.revoked_at = now or utcnow()
-    session.flush()
-    record_event(
-        session,
-        "person:agent:revoked",
-        person_id=granter.id,
-        channel=channel,
-        detail={
-            "organization_id": organization.id,
-            "uscc": organization.uscc,
-            "agent_id": membership.person_id,
-            "authorisation_id": authorisation.id,
-        },
-    )
-
-
-# -- acting for an organisation -----------------------------------------------------------
-def memberships_for(
-    session: Session, person: Person, *, now: datetime | None = None
-) -> list[OrgMembership]:
-    """The organisations `person` may act for now, by name: as legal representative or
-    admin always, as agent only with an active authorisation. Organisations pending
-    approval, or not active in the registry at the last check, are left out."""
-    if not person.active:
-        return []
-    now = now or utcnow()
-    rows = session.execute(
-        select(Membership, Organization)
-        .join(Membership.organization)
-        .where(
-            Membership.person_id == person.id,
-            Organization.approved_at.is_not(None),
-            Organization.status == REGISTRY_ACTIVE,
-        )
-        .order_by(Organization.name, Organization.uscc)
-    ).all()
-    agent_memberships = [m.id for m, _ in rows if m.role == AGENT]
-    current: dict[str, AgentAuthorisation] = {}
-    if agent_memberships:
-        for found in session.scalars(
-            select(AgentAuthorisation)
-            .where(
-                AgentAuthorisation.membership_id.in_(agent_memberships),
-                AgentAuthorisation.revoked_at.is_(None),
-                AgentAuthorisation.expires_at > now,
-            )
-            .order_by(AgentAuthorisation.created_at)
-        ):
-            current[found.membership_id] = found  # the newest wins
-    choices = []
-    for membership, organization in rows:
-        authorisation = current.get(membership.id)
-        if membership.role == AGENT and authorisation is None:
-            continue
-        choices.append(OrgMembership(organization, membership.role, authorisation))
-    return choices
-
-
-def org_claim(
-    session: Session, person: Person, organization_id: str, *, now: datetime | None = None
-) -> dict[str, Any] | None:
-    """The `org` claim for `person` acting for `organization_id`, or None when they may not
-    act for it now. The legal representative and admins act in every matter, so their
-    `authorised_scopes` are all of AGENT_SCOPES."""
-    for choice in memberships_for(session, person, now=now):
-        if choice.organization.id != organization_id:
-            continue
-        scopes = (
-            list(choice.authorisation.scopes)
-            if choice.authorisation is not None
-            else list(AGENT_SCOPES)
-        )
-        return {
-            "uscc": choice.organization.uscc,
-            "name": choice.organization.name,
-            "role": choice.role,
-            "authorised_scopes": scopes,
-        }
-    return None

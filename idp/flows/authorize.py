@@ -60,7 +60,7 @@ from idp.oidc.claims import (
 from idp.oidc.models import Client, Consent
 from idp.oidc.runtime import oidc
 from realname import agreements
-from realname.legal_persons import OrgMembership, memberships_for
+from realname.agents import OrgMembership, memberships_for
 from realname.proofing import REAL_PERSON_LOA
 
 FLOW_TTL = 600

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.models import Person
 from idp.accounts.services import Accounts
-from realname.legal_persons import org_claim
+from realname.agents import org_claim
 
 LOA_PREFIX = "urn:cn:gov:idp:loa:"
 REAL_NAME_LOA = 3

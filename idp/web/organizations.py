@@ -1,7 +1,7 @@
 """Legal persons in the account centre (/account/organizations): register an enterprise by
 its USCC, approve or reject registrations waiting for the legal representative, authorise
-agents and revoke their authorisations. The rules live in realname/legal_persons.py; these
-pages call them, commit on success and roll back on a refusal."""
+agents and revoke their authorisations. The rules live in realname/legal_persons.py and
+realname/agents.py; these pages call them, commit on success and roll back on a refusal."""
 
 from __future__ import annotations
 
@@ -22,20 +22,22 @@ from idp.db import db, utcnow
 from idp.web.account import _current_person
 from idp.web.security import login_required
 from realname import agreements
+from realname.agents import (
+    MANAGERS,
+    MAX_AUTHORISATION_YEARS,
+    authorise_agent,
+    memberships_for,
+    revoke_agent,
+)
 from realname.agreements import CURRENT, AgreementKind
 from realname.identifiers import RULE_MESSAGES
 from realname.legal_persons import (
     ERROR_MESSAGES,
-    MANAGERS,
-    MAX_AUTHORISATION_YEARS,
     LegalPersonError,
     approve_registration,
-    authorise_agent,
-    memberships_for,
     pending_approvals,
     register_organization,
     reject_registration,
-    revoke_agent,
 )
 from realname.organizations import (
     ADMIN,

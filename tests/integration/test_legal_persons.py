@@ -14,17 +14,14 @@ from connectors import synthetic
 from idp import context
 from idp.audit.models import AuditEvent
 from idp.db import db, utcnow
+from realname.agents import authorise_agent, memberships_for, org_claim, revoke_agent
 from realname.legal_persons import (
     PENDING_APPROVAL_TTL,
     LegalPersonError,
     approve_registration,
-    authorise_agent,
-    memberships_for,
-    org_claim,
     pending_approvals,
     register_organization,
     reject_registration,
-    revoke_agent,
 )
 from realname.organizations import (
     ADMIN,

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from connectors import synthetic
 from idp import context
 from idp.db import db
-from realname.legal_persons import memberships_for
+from realname.agents import memberships_for
 from realname.organizations import (
     ADMIN,
     AGENT,

@@ -8,7 +8,8 @@ from connectors import synthetic
 from idp import context
 from idp.accounts.models import Person
 from idp.db import db
-from realname.legal_persons import authorise_agent, register_organization, revoke_agent
+from realname.agents import authorise_agent, revoke_agent
+from realname.legal_persons import register_organization
 from realname.proofing import Outcome, prove_real_name
 from tests.integration.oidc.conftest import Browser, redeem
 from tests.integration.oidc.test_code_flow import verify
