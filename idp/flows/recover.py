@@ -81,7 +81,3 @@ def confirm(flow_id: str, code: str, *, password: str, ip: str | None) -> bool |
     sign_out_others(person.id, keep=None, reason="password_reset")
     context.login_throttle().unblock(account_key(person.id, record["phone"]))
     return True
-
-
-def masked_phone(flow_id: str) -> str | None:
-    return sms_codes.masked_phone(context.store(), KIND, flow_id)

@@ -32,7 +32,6 @@ from realname.agreements import CURRENT, AgreementKind
 from realname.models import AgreementAcceptance
 
 KIND = "register"
-CODE_TTL = sms_codes.CODE_TTL
 
 
 class Problem(StrEnum):
