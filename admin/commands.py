@@ -250,6 +250,7 @@ def _seed_demo_rp(rp_url: str) -> str:
 
 
 def register(app: Flask) -> None:
+    from admin.audit_cli import audit_group
     from admin.clients_cli import client_group
     from admin.id_cli import id_group
     from admin.keys_cli import keys_group
@@ -265,6 +266,7 @@ def register(app: Flask) -> None:
         client_group,
         id_group,
         org_group,
+        audit_group,
     )
     for command in commands:
         app.cli.add_command(command)

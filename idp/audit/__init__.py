@@ -1,5 +1,6 @@
 """Audit events: `record_event()` writes one row in the caller's transaction, so an event
-and the change it records are committed together or not at all."""
+and the change it records are committed together or not at all. Rows form an SM3 hash
+chain (idp/audit/chain.py) that `verify_chain()` proves whole."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ from typing import Any
 from flask import has_request_context, request
 from sqlalchemy.orm import Session
 
+from idp.audit import chain
 from idp.audit.models import AuditEvent
+from idp.audit.verify import BrokenRow, Problem, VerifyResult, verify_chain
+from idp.db import utcnow
 
-__all__ = ["AuditEvent", "record_event"]
+__all__ = [
+    "AuditEvent",
+    "BrokenRow",
+    "Problem",
+    "VerifyResult",
+    "record_event",
+    "verify_chain",
+]
 
 
 def record_event(
@@ -28,6 +39,11 @@ def record_event(
 
     Inside a request the source address and user agent are taken from it; the caller
     commits. Never put unmasked personal numbers in `detail`.
+
+    The row is INSERTed at once, chained onto the head, whose lock is then held until the
+    caller commits or rolls back: other writers of audit rows wait, so call this near the
+    end of the transaction. The returned row is a copy of what was written; it is not
+    attached to the session.
     """
     if event.count(":") != 2:
         raise ValueError(f"audit event names are subject:object:action, got {event!r}")
@@ -35,15 +51,18 @@ def record_event(
     if has_request_context():
         ip = ip or request.remote_addr
         user_agent = (request.user_agent.string or "")[:256] or None
-    row = AuditEvent(
-        event=event,
-        person_id=person_id,
-        actor=actor or (f"person:{person_id}" if person_id else "anonymous"),
-        ip=ip,
-        channel=channel,
-        user_agent=user_agent,
-        session_id=session_id,
-        detail=detail or {},
+    written = chain.append(
+        session,
+        {
+            "occurred_at": utcnow(),
+            "event": event,
+            "person_id": person_id,
+            "actor": actor or (f"person:{person_id}" if person_id else "anonymous"),
+            "ip": ip,
+            "channel": channel,
+            "user_agent": user_agent,
+            "session_id": session_id,
+            "detail": chain.normalise_detail(detail),
+        },
     )
-    session.add(row)
-    return row
+    return AuditEvent(**written)
