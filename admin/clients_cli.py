@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import click
+from flask import current_app
 
 from idp.audit import record_event
 from idp.db import db
@@ -35,6 +36,8 @@ def client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
         "sector_identifier": client.sector_identifier,
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "access_token_signed_alg": client.access_token_signed_alg,
+        "userinfo_signed_response_alg": client.userinfo_signed_response_alg,
+        "jwks_uri": client.jwks_uri,
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "first_party": client.first_party,
@@ -76,9 +79,16 @@ def client_group() -> None:
     default="ES256",
     show_default=True,
 )
+@click.option(
+    "--userinfo-signed-response-alg",
+    type=click.Choice(ID_TOKEN_ALGS),
+    default=None,
+    help="Answer userinfo as a JWT signed with this algorithm (default: plain JSON).",
+)
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True)
 @click.option("--backchannel-logout-uri", default=None)
 @click.option("--jwks", "jwks_json", default=None, help="JWK set (JSON) for private_key_jwt.")
+@click.option("--jwks-uri", default=None, help="Where the client publishes its JWK set.")
 @click.option("--first-party", is_flag=True, help="Our own service: no consent page.")
 @click.option("--client-id", default=None, help="Choose the client_id (default: random).")
 @click.option("--json", "as_json", is_flag=True)
@@ -94,6 +104,14 @@ def client_create(
         jwks = json.loads(jwks_json) if jwks_json else None
     except ValueError:
         _refuse("jwks", "not valid JSON", as_json)
+    # Keys for the algorithms this client asks for exist before it can get a token (an
+    # installation without SM2SM3 or EdDSA clients publishes no such keys).
+    algs = (
+        "id_token_signed_response_alg",
+        "access_token_signed_alg",
+        "userinfo_signed_response_alg",
+    )
+    current_app.extensions["idp.keys"].ensure_keys({metadata[a] for a in algs if metadata[a]})
     try:
         with db.transaction() as session:
             new = create_client(

@@ -20,6 +20,8 @@ from idp import context
 from idp.audit import record_event
 from idp.db import db
 from idp.errors import StoreUnavailableError
+from idp.keys import DEFAULT_ALGS
+from idp.oidc.clients import signing_algs_in_use
 from idp.store import embedded as embedded_redis
 from migrations import runner
 
@@ -51,7 +53,12 @@ def db_upgrade(revision: str) -> None:
             else f"database error: {exc}",
             as_json=False,
         )
-    current_app.extensions["idp.keys"].ensure_keys()  # first start: RS256 + ES256 keys
+    # First start: RS256 + ES256 keys; after a restore, keys for what clients ask for too.
+    in_use: set[str] = set()
+    if runner.current(db.engine) == runner.head():
+        with db.database.factory() as session:
+            in_use = signing_algs_in_use(session)
+    current_app.extensions["idp.keys"].ensure_keys([*DEFAULT_ALGS, *sorted(in_use)])
     click.echo(f"database at revision {runner.current(db.engine)}")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from admin.output import fail
 from idp.audit import record_event
 from idp.keys import SUPPORTED_ALGS, KeyRing, Rotation
+from idp.keys.models import SigningKey
 
 COLUMNS = ("kid", "alg", "state", "created_at", "activated_at", "retiring_at", "retired_at")
 DATES = frozenset(COLUMNS[3:])
@@ -22,7 +23,7 @@ def _keyring() -> KeyRing:
     return cast(KeyRing, current_app.extensions["idp.keys"])
 
 
-@click.group("keys", help="Signing keys: list them, rotate one algorithm's key.")
+@click.group("keys", help="Signing keys: list them, rotate one algorithm's key, retire one.")
 def keys_group() -> None:
     pass
 
@@ -73,8 +74,36 @@ def keys_rotate(alg: str, as_json: bool) -> None:
     click.echo(f"{alg}: new active key {rotation.kid}")
     if rotation.previous:
         click.echo(f"{alg}: {rotation.previous} is retiring (still verifies, still published)")
+    click.echo(f"{alg}: {rotation.next} is published as next (signs after the next rotation)")
     for kid in rotation.retired:
         click.echo(f"retired {kid}")
+
+
+@keys_group.command("retire")
+@click.argument("kid")
+@click.option("--json", "as_json", is_flag=True)
+def keys_retire(kid: str, as_json: bool) -> None:
+    """Retire KID now (a next or retiring key, e.g. one thought compromised): tokens it
+    signed stop verifying at once and it leaves the JWKS."""
+
+    def audit(session: Session, key: SigningKey) -> None:
+        detail = {"kid": key.kid, "alg": key.alg}
+        record_event(
+            session, "admin:key:retired", actor="admin:cli", channel="admin", detail=detail
+        )
+
+    try:
+        key = _keyring().retire(kid, audit=audit)
+    except KeyError:
+        fail(f"no signing key {kid}", as_json=as_json)
+    except ValueError as exc:
+        fail(str(exc), as_json=as_json)
+    except SQLAlchemyError as exc:
+        fail(f"database unavailable ({exc.__class__.__name__})", as_json=as_json)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "kid": key.kid, "alg": key.alg, "state": key.state}))
+        return
+    click.echo(f"{key.alg}: {key.kid} retired; tokens it signed no longer verify")
 
 
 def _rotation_json(rotation: Rotation) -> dict[str, Any]:
@@ -82,6 +111,7 @@ def _rotation_json(rotation: Rotation) -> dict[str, Any]:
         "alg": rotation.alg,
         "kid": rotation.kid,
         "previous": rotation.previous,
+        "next": rotation.next,
         "retired": list(rotation.retired),
     }
 

@@ -21,11 +21,12 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+
+from idp.crypto.sm3 import sm3_digest
 
 __all__ = [
     "BACKEND_ENV",
@@ -100,19 +101,13 @@ SM2_CURVE = Curve(
 )
 
 
-def _sm3(data: bytes) -> bytes:
-    h = hashes.Hash(hashes.SM3())
-    h.update(data)
-    return h.finalize()
-
-
 def z_value(point: Point, signer_id: bytes = DEFAULT_SIGNER_ID, curve: Curve = SM2_CURVE) -> bytes:
     """Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA), ENTL being the ID's length in bits."""
     if len(signer_id) >= 8192:
         raise SM2Error("a signer ID is shorter than 8192 bytes (its bit length fills 16 bits)")
     size = curve.size
     numbers = (curve.a, curve.b, curve.gx, curve.gy, *point)
-    return _sm3(
+    return sm3_digest(
         (len(signer_id) * 8).to_bytes(2, "big")
         + signer_id
         + b"".join(v.to_bytes(size, "big") for v in numbers)
@@ -123,7 +118,7 @@ def digest(
     point: Point, message: bytes, signer_id: bytes = DEFAULT_SIGNER_ID, curve: Curve = SM2_CURVE
 ) -> bytes:
     """e = SM3(Z ‖ M): what the SM2 equations sign."""
-    return _sm3(z_value(point, signer_id, curve) + message)
+    return sm3_digest(z_value(point, signer_id, curve) + message)
 
 
 class Backend(Protocol):

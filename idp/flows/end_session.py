@@ -21,6 +21,7 @@ from flask import Request
 from idp.accounts.sessions import SsoSession
 from idp.flows.logout import sign_out
 from idp.keys import InvalidTokenError
+from idp.oidc.clients import ID_TOKEN_ALGS
 from idp.oidc.runtime import oidc
 
 PARAMS = (
@@ -83,7 +84,7 @@ def _read_hint(raw: str | None) -> dict[str, Any] | None:
     if not raw:
         return None
     try:
-        claims = oidc().tokens.keys.verify(raw, algs=("RS256", "ES256"))
+        claims = oidc().tokens.keys.verify(raw, algs=ID_TOKEN_ALGS)
     except InvalidTokenError:
         return None
     return claims if claims.get("iss") == oidc().issuer else None

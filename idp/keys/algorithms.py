@@ -20,10 +20,11 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 
 from idp.crypto.sealing import open_sealed, seal
+from idp.keys.gm_jose import SM2Key
 
 __all__ = ["SUPPORTED_ALGS", "KeyMaterial", "NewKey", "PinnedRegistry", "generate", "open_key"]
 
-AsymmetricKey = RSAKey | ECKey | OKPKey
+AsymmetricKey = RSAKey | ECKey | OKPKey  # SM2Key is an ECKey
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ _ALGORITHMS: dict[str, _Algorithm] = {
     "RS256": _Algorithm(RSAKey, lambda: RSAKey.generate_key(2048)),
     "ES256": _Algorithm(ECKey, lambda: ECKey.generate_key("P-256")),
     "EdDSA": _Algorithm(OKPKey, lambda: OKPKey.generate_key("Ed25519")),
+    "SM2SM3": _Algorithm(SM2Key, lambda: SM2Key.generate_key("SM2")),  # 国密, gm_jose.py
 }
 SUPPORTED_ALGS = tuple(_ALGORITHMS)
 
@@ -81,7 +83,8 @@ def private_place(kid: str) -> str:
 
 
 def generate(alg: str, kek: bytes) -> NewKey:
-    """A new key for `alg` (RSA 2048, P-256, Ed25519), its private JWK sealed under `kek`."""
+    """A new key for `alg` (RSA 2048, P-256, Ed25519, SM2), its private JWK sealed under
+    `kek`."""
     if alg not in _ALGORITHMS:
         raise ValueError(f"unsupported signing algorithm {alg!r}")
     key = _ALGORITHMS[alg].generate()

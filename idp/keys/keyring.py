@@ -73,8 +73,9 @@ class Rotation:
     """What a rotation changed, handed to the audit hook inside the rotation's transaction."""
 
     alg: str
-    kid: str
-    previous: str | None
+    kid: str  # now active
+    previous: str | None  # now retiring
+    next: str  # published, signs at the next rotation
     retired: tuple[str, ...]
 
 
@@ -95,15 +96,15 @@ class _Snapshot:
     jwks_json: bytes  # the JWKS document, serialised once per snapshot
 
 
-def _row(key: NewKey, now: datetime) -> SigningKey:
+def _row(key: NewKey, now: datetime, state: KeyState) -> SigningKey:
     return SigningKey(
         kid=key.kid,
         alg=key.alg,
-        state=KeyState.ACTIVE,
+        state=state,
         private_sealed=key.private_sealed,
         public_jwk=key.public_jwk,
         created_at=now,
-        activated_at=now,
+        activated_at=now if state == KeyState.ACTIVE else None,
     )
 
 
@@ -193,73 +194,134 @@ class KeyRing:
         return self._fresh().jwks_json
 
     # -- managing keys (each in its own transaction) -------------------------------------
-    def ensure_keys(self) -> None:
-        """Make sure each default algorithm has an active key. Safe to race: the partial
-        unique index lets one process win; the others find its key and carry on."""
+    def ensure_keys(self, algs: Iterable[str] = DEFAULT_ALGS) -> None:
+        """Make sure each of `algs` has an active key and a next one (published before it
+        signs, so RPs that cache the JWKS already hold it when it becomes active). Safe
+        to race: partial unique indexes let one process win; the others find its keys."""
+        algs = tuple(algs)
+        for alg in algs:
+            if alg not in SUPPORTED_ALGS:
+                raise ValueError(f"unsupported signing algorithm {alg!r}")
         for _attempt in range(_ATTEMPTS):
             with self._factory() as session:
-                have = set(
-                    session.scalars(
-                        select(SigningKey.alg).where(SigningKey.state == KeyState.ACTIVE)
+                have = {
+                    (row.alg, row.state)
+                    for row in session.execute(
+                        select(SigningKey.alg, SigningKey.state).where(
+                            SigningKey.state.in_((KeyState.ACTIVE, KeyState.NEXT))
+                        )
                     )
-                )
-            missing = [alg for alg in DEFAULT_ALGS if alg not in have]
+                }
+            missing = [
+                (alg, state)
+                for alg in algs
+                for state in (KeyState.ACTIVE, KeyState.NEXT)
+                if (alg, state) not in have
+            ]
             if not missing:
                 break
-            new_keys = [generate(alg, self._kek) for alg in missing]  # slow (RSA): outside the txn
+            # slow for RSA: made outside the transaction
+            new_keys = [(generate(alg, self._kek), state) for alg, state in missing]
             try:
                 with self._factory() as session, session.begin():
                     now = utcnow()
-                    session.add_all(_row(key, now) for key in new_keys)
-                for key in new_keys:
-                    log.info("created signing key %s (%s)", key.kid, key.alg)
+                    session.add_all(_row(key, now, state) for key, state in new_keys)
+                for key, state in new_keys:
+                    log.info("created signing key %s (%s, %s)", key.kid, key.alg, state)
                 break
             except IntegrityError:
-                continue  # another process activated one first; look again
+                continue  # another process made one first; look again
         self._reload(force=True)
 
     def rotate(
         self, alg: str, *, audit: Callable[[Session, Rotation], object] | None = None
     ) -> str:
-        """Activate a new key for `alg`; the active one becomes retiring (still published
-        and verifying) and retiring keys older than the longest token lifetime retire.
+        """The `next` key of `alg` becomes active (a fresh key if there is none), the
+        active one becomes retiring (still published and verifying), a new `next` key is
+        published, and retiring keys older than the longest token lifetime retire.
         `audit(session, rotation)` runs in the same transaction. Returns the new kid."""
-        new_key = generate(alg, self._kek)
+        if alg not in SUPPORTED_ALGS:
+            raise ValueError(f"unsupported signing algorithm {alg!r}")
+        # Made outside the transaction (RSA is slow); `spare` is used only if no next key
+        # was published, e.g. on a database from before next keys existed.
+        successor, spare = generate(alg, self._kek), generate(alg, self._kek)
         attempts = _ATTEMPTS
         while True:
             try:
-                rotation = self._rotate_once(new_key, audit)
+                rotation = self._rotate_once(alg, successor, spare, audit)
                 break
             except IntegrityError:
                 attempts -= 1
                 if not attempts:
                     raise
-                # a concurrent rotation activated its key first: this one retires it
+                # a concurrent rotation moved first: this one goes on from its result
+                successor, spare = generate(alg, self._kek), generate(alg, self._kek)
         log.info("rotated %s signing key: %s -> %s", alg, rotation.previous, rotation.kid)
         self._reload(force=True)
         return rotation.kid
 
     def _rotate_once(
-        self, new_key: NewKey, audit: Callable[[Session, Rotation], object] | None
+        self,
+        alg: str,
+        successor: NewKey,
+        spare: NewKey,
+        audit: Callable[[Session, Rotation], object] | None,
     ) -> Rotation:
         with self._factory() as session, session.begin():
             now = utcnow()
-            previous = session.scalars(
-                select(SigningKey)
-                .where(SigningKey.alg == new_key.alg, SigningKey.state == KeyState.ACTIVE)
-                .with_for_update()
-            ).one_or_none()
+            current = {
+                key.state: key
+                for key in session.scalars(
+                    select(SigningKey)
+                    .where(
+                        SigningKey.alg == alg,
+                        SigningKey.state.in_((KeyState.ACTIVE, KeyState.NEXT)),
+                    )
+                    .with_for_update()
+                )
+            }
+            previous, waiting = current.get(KeyState.ACTIVE), current.get(KeyState.NEXT)
             if previous is not None:
                 previous.state, previous.retiring_at = KeyState.RETIRING, now
                 session.flush()  # free the one active place before taking it
-            session.add(_row(new_key, now))
+            if waiting is not None:
+                waiting.state, waiting.activated_at = KeyState.ACTIVE, now
+                session.flush()  # free the one next place before taking it
+                new_kid = waiting.kid
+            else:
+                session.add(_row(spare, now, KeyState.ACTIVE))
+                new_kid = spare.kid
+            session.add(_row(successor, now, KeyState.NEXT))
             retired = self._retire_expired_in(session, now)
             rotation = Rotation(
-                new_key.alg, new_key.kid, previous.kid if previous else None, retired
+                alg, new_kid, previous.kid if previous else None, successor.kid, retired
             )
             if audit is not None:
                 audit(session, rotation)
         return rotation
+
+    def retire(
+        self, kid: str, *, audit: Callable[[Session, SigningKey], object] | None = None
+    ) -> SigningKey:
+        """Retire a next or retiring key now, e.g. one thought compromised: its tokens stop
+        verifying at once and it leaves the JWKS. An active key must be rotated out first.
+        Raises KeyError for an unknown kid and ValueError for an active or retired one."""
+        with self._factory() as session, session.begin():
+            key = session.get(SigningKey, kid, with_for_update=True)
+            if key is None:
+                raise KeyError(kid)
+            if key.state == KeyState.ACTIVE:
+                raise ValueError(f"{kid} is active: run `idp keys rotate --alg {key.alg}` first")
+            if key.state == KeyState.RETIRED:
+                raise ValueError(f"{kid} is already retired")
+            key.state, key.retired_at = KeyState.RETIRED, utcnow()
+            if audit is not None:
+                audit(session, key)
+            session.flush()
+            session.expunge(key)
+        log.info("retired signing key %s by hand", kid)
+        self._reload(force=True)
+        return key
 
     def retire_expired(self) -> list[str]:
         """Retire the retiring keys that no unexpired token can carry any more."""

@@ -1,9 +1,10 @@
 """The signing key table: one row per key, its pinned algorithm and its place in rotation.
 
 A key moves `next` -> `active` -> `retiring` -> `retired`. `next`, `active` and `retiring`
-keys are published in the JWKS; only `active` keys sign, at most one per algorithm (a
-partial unique index enforces it, so two processes cannot both create one). The private
-key is sealed under the key-encryption key and bound to its kid.
+keys are published in the JWKS; only `active` keys sign. There is at most one active and
+one next key per algorithm (partial unique indexes enforce it, so two processes cannot
+both create one). The private key is sealed under the key-encryption key and bound to its
+kid.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class KeyState(StrEnum):
 
 PUBLISHED_STATES = (KeyState.NEXT, KeyState.ACTIVE, KeyState.RETIRING)
 _ONE_ACTIVE = text("state = 'active'")
+_ONE_NEXT = text("state = 'next'")
 
 
 class SigningKey(Base):
@@ -38,6 +40,13 @@ class SigningKey(Base):
             unique=True,
             postgresql_where=_ONE_ACTIVE,
             sqlite_where=_ONE_ACTIVE,
+        ),
+        Index(
+            "uq_signing_keys_next_alg",
+            "alg",
+            unique=True,
+            postgresql_where=_ONE_NEXT,
+            sqlite_where=_ONE_NEXT,
         ),
     )
 

@@ -7,16 +7,24 @@ until the assertion expires so it cannot be replayed.
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
 import time
 from typing import Any
 
+import requests
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.store import ArtifactStore
 
+log = logging.getLogger(__name__)
+
 MAX_ASSERTION_LIFETIME = 600
+MAX_JWKS_BYTES = 64 * 1024
 
 
 class PrivateKeyJwt(JWTBearerClientAssertion):
@@ -26,14 +34,17 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         super().__init__(validate_jti=True, leeway=30)
         self.issuer = issuer
         self.store = store
+        self.remote_keys = RemoteKeySets()
 
     def get_audiences(self) -> list[str]:
         return [self.issuer]
 
     def resolve_client_public_key(self, client: Any) -> Any:
-        if not client.jwks:
-            raise InvalidClientError(description="the client has no registered keys")
-        return KeySet.import_key_set(client.jwks)
+        if client.jwks:
+            return KeySet.import_key_set(client.jwks)
+        if client.jwks_uri:
+            return self.remote_keys.get(client.jwks_uri)
+        raise InvalidClientError(description="the client has no registered keys")
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         lifetime = int(claims["exp"]) - int(time.time())
@@ -43,3 +54,37 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return self.store.add_once(
             "client-assertion-jti", f"{claims['iss']}:{jti}", {"exp": claims["exp"]}, ttl
         )
+
+
+class RemoteKeySets:
+    """Key sets clients publish at their `jwks_uri`, fetched and kept for `ttl` seconds.
+
+    The URI was registered by an administrator (https, or http on loopback only); the
+    answer is bounded in size and time, and a failed fetch refuses the client rather than
+    trusting stale keys past their time.
+    """
+
+    def __init__(self, ttl: float = 60.0, timeout: float = 3.0) -> None:
+        self.ttl, self.timeout = ttl, timeout
+        self._cache: dict[str, tuple[float, KeySet]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, uri: str) -> KeySet:
+        hit = self._cache.get(uri)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        try:
+            response = requests.get(uri, timeout=self.timeout, allow_redirects=False, stream=True)
+            body = response.raw.read(MAX_JWKS_BYTES + 1, decode_content=True)
+            response.close()
+            if response.status_code != 200 or len(body) > MAX_JWKS_BYTES:
+                raise ValueError(f"HTTP {response.status_code}, {len(body)} bytes")
+            keys = KeySet.import_key_set(json.loads(body))
+        except (requests.RequestException, ValueError, TypeError, KeyError, JoseError) as exc:
+            log.warning("client jwks_uri %s not usable: %s", uri, exc)
+            raise InvalidClientError(
+                description="the client's jwks_uri could not be fetched"
+            ) from None
+        with self._lock:
+            self._cache[uri] = (time.monotonic(), keys)
+        return keys

@@ -23,8 +23,9 @@ from idp.oidc.models import Client, hash_secret
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 SUBJECT_TYPES = ("pairwise", "public")
-ID_TOKEN_ALGS = ("RS256", "ES256")
-ACCESS_TOKEN_ALGS = ("ES256", "RS256")
+# What a client may ask its tokens to be signed with; SM2SM3 is SM2 over SM3 (国密).
+ID_TOKEN_ALGS = ("RS256", "ES256", "EdDSA", "SM2SM3")
+ACCESS_TOKEN_ALGS = ("ES256", "RS256", "EdDSA", "SM2SM3")
 CACHE_SECONDS = 5.0
 
 
@@ -76,7 +77,9 @@ def create_client(
     access_token_signed_alg: str = "ES256",
     post_logout_redirect_uris: Iterable[str] = (),
     backchannel_logout_uri: str | None = None,
+    userinfo_signed_response_alg: str | None = None,
     jwks: dict | None = None,
+    jwks_uri: str | None = None,
     first_party: bool = False,
     client_id: str | None = None,
 ) -> NewClient:
@@ -97,8 +100,12 @@ def create_client(
         raise ClientMetadataError("token_endpoint_auth_method", f"one of {', '.join(AUTH_METHODS)}")
     if token_endpoint_auth_method == "none" and "client_credentials" in grant_types:
         raise ClientMetadataError("grant_types", "a public client cannot use client_credentials")
-    if token_endpoint_auth_method == "private_key_jwt" and not jwks:
-        raise ClientMetadataError("jwks", "required for private_key_jwt")
+    if jwks and jwks_uri:
+        raise ClientMetadataError("jwks_uri", "give jwks or jwks_uri, not both")
+    if jwks_uri:
+        check_redirect_uri(jwks_uri, "jwks_uri")
+    if token_endpoint_auth_method == "private_key_jwt" and not (jwks or jwks_uri):
+        raise ClientMetadataError("jwks", "jwks or jwks_uri is required for private_key_jwt")
     if subject_type not in SUBJECT_TYPES:
         raise ClientMetadataError("subject_type", f"one of {', '.join(SUBJECT_TYPES)}")
     if id_token_signed_response_alg not in ID_TOKEN_ALGS:
@@ -108,6 +115,12 @@ def create_client(
     if access_token_signed_alg not in ACCESS_TOKEN_ALGS:
         raise ClientMetadataError(
             "access_token_signed_alg", f"one of {', '.join(ACCESS_TOKEN_ALGS)}"
+        )
+    if userinfo_signed_response_alg is not None and (
+        userinfo_signed_response_alg not in ID_TOKEN_ALGS
+    ):
+        raise ClientMetadataError(
+            "userinfo_signed_response_alg", f"one of {', '.join(ID_TOKEN_ALGS)}"
         )
     if backchannel_logout_uri:
         check_redirect_uri(backchannel_logout_uri, "backchannel_logout_uri")
@@ -134,8 +147,10 @@ def create_client(
         sector_identifier=sector_identifier,
         id_token_signed_response_alg=id_token_signed_response_alg,
         access_token_signed_alg=access_token_signed_alg,
+        userinfo_signed_response_alg=userinfo_signed_response_alg,
         backchannel_logout_uri=backchannel_logout_uri,
         jwks=jwks,
+        jwks_uri=jwks_uri,
         first_party=first_party,
     )
     session.add(client)
@@ -170,6 +185,17 @@ class ClientRegistry:
 
     def forget(self, client_id: str) -> None:
         self._cache.pop(client_id, None)
+
+
+def signing_algs_in_use(session: Session) -> set[str]:
+    """Every algorithm some client asks its tokens or userinfo to be signed with."""
+    columns = (
+        Client.id_token_signed_response_alg,
+        Client.access_token_signed_alg,
+        Client.userinfo_signed_response_alg,
+    )
+    rows = session.execute(select(*columns).distinct()).all()
+    return {alg for row in rows for alg in row if alg}
 
 
 def list_clients(session: Session) -> list[Client]:

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, request
 
 from idp import context
 from idp.accounts.models import Person
+from idp.crypto.sm2 import DEFAULT_SIGNER_ID
 from idp.db import db
 from idp.errors import DatabaseUnavailableError
 from idp.keys import InvalidTokenError, KeyRing
@@ -52,6 +53,9 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
+        "userinfo_signing_alg_values_supported": list(ID_TOKEN_ALGS),
+        # SM2SM3 (国密): the signer ID hashed into Z (GM/T 0009 default), since RPs differ
+        "sm2_signer_id": DEFAULT_SIGNER_ID.decode("ascii"),
         "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
         # exactly what the endpoints accept (idp/oidc/introspection.py)
@@ -195,6 +199,13 @@ def userinfo() -> Response:
         **person_claims(person, context.accounts(), names),
         **org_claims(db.session, person, grant.get("act_for"), names),
     }
-    response = Response(json.dumps(body, ensure_ascii=False), mimetype=JSON_TYPE)
+    if client.userinfo_signed_response_alg:  # OIDC Core 5.3.2: a JWT, iss and aud added
+        signed = runtime.tokens.keys.sign(
+            {**body, "iss": runtime.issuer, "aud": client.client_id},
+            alg=client.userinfo_signed_response_alg,
+        )
+        response = Response(signed, mimetype="application/jwt")
+    else:
+        response = Response(json.dumps(body, ensure_ascii=False), mimetype=JSON_TYPE)
     response.headers["Cache-Control"] = "no-store"
     return response

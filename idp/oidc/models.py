@@ -38,8 +38,12 @@ class Client(Base):
     sector_identifier: Mapped[str | None] = mapped_column(String(255))
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(16), default="RS256")
     access_token_signed_alg: Mapped[str] = mapped_column(String(16), default="ES256")
+    # None: userinfo answers plain JSON; else a JWT signed with this algorithm
+    userinfo_signed_response_alg: Mapped[str | None] = mapped_column(String(16))
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(512))
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # where the client publishes its keys (private_key_jwt), instead of `jwks`
+    jwks_uri: Mapped[str | None] = mapped_column(String(512))
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]

@@ -11,20 +11,22 @@ import base64
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from idp.accounts.models import Person
 from idp.accounts.services import Accounts
+from idp.crypto.sm3 import sm3_digest
 from idp.db import db
 from idp.keys import InvalidTokenError, KeyRing
 from idp.oidc.artifacts import Artifacts
 from idp.oidc.claims import org_claims, person_claims, released_claims
+from idp.oidc.clients import ACCESS_TOKEN_ALGS
 from idp.oidc.models import Client
 from idp.oidc.subjects import subject_for
 
 ACCESS_TOKEN_TYP = "at+jwt"
-ACCESS_TOKEN_ALGS = ("ES256", "RS256")
 
 
 @dataclass
@@ -46,10 +48,20 @@ class Authorization:
         return self.person_id
 
 
-def half_hash(value: str) -> str:
-    """at_hash / c_hash for SHA-256 based algorithms (RS256, ES256)."""
-    left = hashlib.sha256(value.encode()).digest()[:16]
-    return base64.urlsafe_b64encode(left).rstrip(b"=").decode()
+# The hash each signing algorithm is built on: at_hash/c_hash use it (OIDC Core 3.1.3.6).
+# EdDSA with Ed25519 hashes with SHA-512 (OIDC Core errata); SM2SM3 with SM3.
+_HALF_HASHES: dict[str, Callable[[bytes], bytes]] = {
+    "RS256": lambda data: hashlib.sha256(data).digest(),
+    "ES256": lambda data: hashlib.sha256(data).digest(),
+    "EdDSA": lambda data: hashlib.sha512(data).digest(),
+    "SM2SM3": sm3_digest,
+}
+
+
+def half_hash(value: str, alg: str) -> str:
+    """at_hash / c_hash: the left half of `value`'s hash under the hash of `alg`."""
+    digest = _HALF_HASHES[alg](value.encode())
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
 
 
 class TokenIssuer:
@@ -143,7 +155,9 @@ class TokenIssuer:
         if user.nonce:
             claims["nonce"] = user.nonce
         if token.get("access_token"):
-            claims["at_hash"] = half_hash(token["access_token"])
+            claims["at_hash"] = half_hash(
+                token["access_token"], client.id_token_signed_response_alg
+            )
         requested = (user.claims or {}).get("id_token")
         acting = user.act_for and "org" in str(token.get("scope", "")).split()
         if requested or acting:  # claims asked for in the ID token itself (OIDC Core 5.5)

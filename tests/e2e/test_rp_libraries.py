@@ -11,6 +11,7 @@ person's browser (requests, redirects followed one by one, forms posted by their
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import hashlib
 import html
@@ -34,9 +35,13 @@ from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
+from gmssl import func, sm3
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from examples.verify_sm2_id_token import verify_id_token
+from idp.keys.gm_jose import import_sm2_key
+from idp.keys.gm_jose import registry as gm_registry
 from tests.e2e.conftest import IDP, REPO, _environment, _idp, _stop, _wait_healthy
 from tests.servers import free_port, wait_for_port
 
@@ -103,6 +108,14 @@ def _register_clients(env: dict[str, str], rp_url: str) -> dict[str, dict[str, A
             env, "openid-client public", *code_flow(""), "--token-endpoint-auth-method", "none"
         ),
         "authlib": _register(env, "Authlib client", *code_flow("/authlib")),
+        # 国密: SM2SM3 ID and access tokens (keys for it are made by `client create`)
+        "authlib_sm2": _register(
+            env,
+            "Authlib client SM2SM3",
+            *code_flow("/authlib-sm2"),
+            *("--id-token-signed-response-alg", "SM2SM3"),
+            *("--access-token-signed-alg", "SM2SM3"),
+        ),
         "resource_server": _register(env, "resource server", "--grant-type", "client_credentials"),
     }
 
@@ -351,10 +364,36 @@ def test_discovery_matches_introspection_auth(deployment: Deployment) -> None:
 
 
 # -- Authlib's client ----------------------------------------------------------------------
+def _verified_sm2sm3(raw: str, jwks: dict[str, Any], *, issuer: str, client_id: str) -> Any:
+    """An SM2SM3 token checked twice: by the RP example (gmssl alone, from the JWKS) and by
+    our own verifier (joserfc with idp.keys.gm_jose); both must agree."""
+    by_gmssl = verify_id_token(raw, jwks, issuer=issuer, client_id=client_id)
+    kid = json.loads(base64.urlsafe_b64decode(raw.split(".")[0] + "==="))["kid"]
+    (jwk,) = [k for k in jwks["keys"] if k["kid"] == kid]
+    ours = jwt.decode(raw, import_sm2_key(jwk), registry=gm_registry(("SM2SM3",)))
+    assert ours.header["alg"] == "SM2SM3" and ours.claims == by_gmssl
+    return ours
+
+
 def _validated_id_token(
     raw: str, jwks: dict[str, Any], *, issuer: str, client_id: str, **params: str
 ) -> CodeIDToken:
-    token = jwt.decode(raw, KeySet.import_key_set(jwks), algorithms=["RS256", "ES256"])
+    if json.loads(base64.urlsafe_b64decode(raw.split(".")[0] + "==="))["alg"] == "SM2SM3":
+        token = _verified_sm2sm3(raw, jwks, issuer=issuer, client_id=client_id)
+        # Authlib knows no SM3: at_hash is the left half of SM3(access token), gmssl's here
+        access_token = params.pop("access_token")
+        digest = bytes.fromhex(sm3.sm3_hash(func.bytes_to_list(access_token.encode())))
+        assert token.claims["at_hash"] == base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+        assert (
+            json.loads(base64.urlsafe_b64decode(access_token.split(".")[0] + "==="))["alg"]
+            == "SM2SM3"
+        )
+    else:
+        # RFC 7517 section 5: an RP ignores keys it does not understand (here the SM2
+        # keys); joserfc 1.8's import_key_set raises on crv SM2 instead, so we filter.
+        known = [k for k in jwks["keys"] if k.get("crv") != "SM2"]
+        keys = KeySet.import_key_set({"keys": known})
+        token = jwt.decode(raw, keys, algorithms=["RS256", "ES256"])
     options: dict[str, Any] = {
         "iss": {"essential": True, "value": issuer},
         "aud": {"essential": True, "value": client_id},
@@ -369,8 +408,9 @@ def _validated_id_token(
     return claims
 
 
-def test_authlib_client_journey(deployment: Deployment) -> None:
-    registered = deployment.clients["authlib"]
+@pytest.mark.parametrize("name", ["authlib", "authlib_sm2"])
+def test_authlib_client_journey(deployment: Deployment, name: str) -> None:
+    registered = deployment.clients[name]
     client_id, redirect_uri = registered["client_id"], registered["redirect_uris"][0]
     bye = registered["post_logout_redirect_uris"][0]
     metadata = requests.get(

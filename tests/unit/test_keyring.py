@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from examples.verify_sm2_id_token import verify_sm2sm3
 from idp.crypto.sealing import SealError, open_sealed
 from idp.db import make_engine, utcnow
 from idp.keys import InvalidTokenError, KeyRing, NoActiveKeyError
@@ -74,6 +75,7 @@ def ring(factory: sessionmaker[Session]) -> KeyRing:
     keyring = KeyRing(KEK, factory, max_token_ttl=TTL)
     keyring.ensure_keys()
     keyring.rotate("EdDSA")
+    keyring.rotate("SM2SM3")
     return keyring
 
 
@@ -86,7 +88,7 @@ def published(ring: KeyRing) -> dict[str, dict[str, Any]]:
 
 
 # -- signing and verifying ----------------------------------------------------------------
-@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA", "SM2SM3"])
 def test_each_algorithm_signs_tokens_that_verify(ring: KeyRing, alg: str) -> None:
     token = ring.sign(CLAIMS, alg=alg, typ="at+jwt")
     header = header_of(token)
@@ -111,6 +113,8 @@ def _verify_with_cryptography(jwk: dict[str, Any], token: str) -> None:
     if jwk["kty"] == "RSA":
         key = rsa.RSAPublicNumbers(number("e"), number("n")).public_key()
         key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+    elif jwk["kty"] == "EC" and jwk["crv"] == "SM2":  # 国密: with gmssl, as an RP would
+        assert verify_sm2sm3(jwk, message, signature), "SM2 signature does not verify"
     elif jwk["kty"] == "EC":
         point = ec.EllipticCurvePublicNumbers(number("x"), number("y"), ec.SECP256R1())
         r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
@@ -120,7 +124,7 @@ def _verify_with_cryptography(jwk: dict[str, Any], token: str) -> None:
         Ed25519PublicKey.from_public_bytes(unb64url(jwk["x"])).verify(signature, message)
 
 
-@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA", "SM2SM3"])
 def test_relying_parties_verify_our_tokens_with_the_published_jwks_alone(
     ring: KeyRing, alg: str
 ) -> None:
@@ -142,7 +146,13 @@ def test_signing_with_an_algorithm_that_has_no_active_key_says_what_to_do(
         keyring.sign(CLAIMS, alg="EdDSA")
     assert isinstance(caught.value, NoActiveKeyError)
     assert "idp keys rotate --alg EdDSA" in str(caught.value)
-    assert sorted(key["alg"] for key in keyring.jwks()["keys"]) == ["ES256", "RS256"]
+    # an active and a next key for each default algorithm, nothing else
+    assert sorted(key["alg"] for key in keyring.jwks()["keys"]) == [
+        "ES256",
+        "ES256",
+        "RS256",
+        "RS256",
+    ]
 
 
 # -- what an attacker tries -----------------------------------------------------------------
@@ -182,6 +192,13 @@ def test_a_key_verifies_only_its_own_algorithm(ring: KeyRing) -> None:
         ring.verify(f"{relabelled}.{payload}.{sig}", algs=["RS256", "ES256"])
     with pytest.raises(InvalidTokenError, match="not allowed"):
         ring.verify(ring.sign(CLAIMS, alg="ES256"), algs=["RS256"])
+    # an SM2 key is an EC key too: its tokens are never taken for ES256, nor the reverse
+    for signed, claimed in (("SM2SM3", "ES256"), ("ES256", "SM2SM3")):
+        token = ring.sign(CLAIMS, alg=signed)
+        _, payload, sig = token.split(".")
+        relabelled = forge({**header_of(token), "alg": claimed}, {}).split(".")[0]
+        with pytest.raises(InvalidTokenError, match=f"signs only with {signed}"):
+            ring.verify(f"{relabelled}.{payload}.{sig}", algs=["ES256", "SM2SM3"])
 
 
 def test_tokens_from_keys_we_do_not_hold_are_refused(ring: KeyRing) -> None:
@@ -230,6 +247,51 @@ def test_rotation_keeps_live_tokens_verifying_and_signs_with_the_new_key(ring: K
     states = {key["kid"]: key["state"] for key in ring.list_keys()}
     assert states[old] == "retiring" and states[new] == "active"
     assert header_of(ring.sign(CLAIMS, alg="RS256"))["kid"] == kid_of(ring, "RS256")  # untouched
+
+
+def next_kid(ring: KeyRing, alg: str) -> str:
+    (kid,) = [k["kid"] for k in ring.list_keys() if k["alg"] == alg and k["state"] == "next"]
+    return kid
+
+
+def test_the_key_that_becomes_active_was_published_before_it_signed(ring: KeyRing) -> None:
+    """An RP that fetched the JWKS before a rotation already holds the new signing key."""
+    jwks_before = published(ring)
+    waiting = next_kid(ring, "ES256")
+    assert waiting in jwks_before and waiting != kid_of(ring, "ES256")
+    assert ring.rotate("ES256") == waiting
+    token = ring.sign(CLAIMS, alg="ES256")
+    assert header_of(token)["kid"] == waiting
+    _verify_with_cryptography(jwks_before[waiting], token)  # the RP's cached copy verifies
+    following = next_kid(ring, "ES256")
+    assert following not in jwks_before and following in published(ring)
+    assert ring.rotate("ES256") == following
+
+
+def test_a_next_or_retiring_key_can_be_retired_at_once_but_not_the_active_one(
+    ring: KeyRing, factory: sessionmaker[Session]
+) -> None:
+    token = ring.sign(CLAIMS, alg="ES256")
+    old = header_of(token)["kid"]
+    ring.rotate("ES256")
+    other = KeyRing(KEK, factory, max_token_ttl=TTL)  # another worker, already loaded
+    other.verify(token, algs=["ES256"])
+    seen: list[str] = []
+    ring.retire(old, audit=lambda _session, key: seen.append(key.kid))
+    assert seen == [old]
+    with pytest.raises(InvalidTokenError, match="retired"):
+        ring.verify(token, algs=["ES256"])
+    assert old not in published(ring)
+    with pytest.raises(ValueError, match="idp keys rotate --alg ES256"):
+        ring.retire(kid_of(ring, "ES256"))
+    with pytest.raises(ValueError, match="already retired"):
+        ring.retire(old)
+    with pytest.raises(KeyError):
+        ring.retire("no-such-kid")
+    waiting = next_kid(ring, "ES256")
+    ring.retire(waiting)
+    assert waiting not in published(ring)
+    assert ring.rotate("ES256") not in (waiting, old)  # a fresh key takes the place
 
 
 def _age_retiring(factory: sessionmaker[Session], kid: str, seconds: int) -> None:
@@ -289,7 +351,7 @@ def test_private_keys_are_sealed_at_rest_and_bound_to_their_kid(
 ) -> None:
     with factory() as session:
         rows = session.execute(select(SigningKey.kid, SigningKey.private_sealed)).all()
-    assert len(rows) == 3
+    assert len(rows) == 8  # an active and a next key for RS256, ES256, EdDSA and SM2SM3
     for kid, sealed in rows:
         for marker in (b"-----BEGIN", b'"d"', b'"kty"', b"PRIVATE"):
             assert marker not in sealed
@@ -342,8 +404,10 @@ def test_a_token_from_a_key_never_seen_verifies_at_once(
 ) -> None:
     other = KeyRing(KEK, factory, max_token_ttl=TTL, refresh_seconds=3600)
     other.jwks()  # loaded; it would not look again for an hour
-    ring.rotate("ES256")
+    ring.rotate("ES256")  # activates the next key `other` has seen, makes a new next...
+    ring.rotate("ES256")  # ...which signs from now on: a kid `other` has never seen
     token = ring.sign(CLAIMS, alg="ES256")
+    assert header_of(token)["kid"] not in published(other)
     assert other.verify(token, algs=["ES256"]) == CLAIMS
     assert kid_of(other, "ES256") == header_of(token)["kid"]
 
@@ -443,9 +507,12 @@ def test_ensure_keys_is_idempotent_and_safe_when_workers_race(any_engine: Engine
     keys = rings[0].list_keys()
     assert sorted((k["alg"], k["state"]) for k in keys) == [
         ("ES256", "active"),
+        ("ES256", "next"),
         ("RS256", "active"),
+        ("RS256", "next"),
     ]
     rings[0].ensure_keys()
     assert rings[0].list_keys() == keys
     # every worker signs with the one winning key
-    assert {kid_of(r, "ES256") for r in rings} == {k["kid"] for k in keys if k["alg"] == "ES256"}
+    active = {k["kid"] for k in keys if k["alg"] == "ES256" and k["state"] == "active"}
+    assert {kid_of(r, "ES256") for r in rings} == active

@@ -1,4 +1,4 @@
-"""`idp keys list` and `idp keys rotate`: what an operator sees, and the audit trail."""
+"""`idp keys list`, `rotate` and `retire`: what an operator sees, and the audit trail."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ def test_rotating_from_the_command_line_is_audited_and_keeps_the_old_key_publish
     code, out = run(app, "rotate", "--alg", "ES256", "--json")
     second = json.loads(out)
     assert code == 0 and second["previous"] == first["kid"] and second["kid"] != first["kid"]
+    assert second["kid"] == first["next"]  # the key published beforehand took over
 
     keyring = app.extensions["idp.keys"]
     assert {first["kid"], second["kid"]} <= {k["kid"] for k in keyring.jwks()["keys"]}
@@ -54,6 +55,7 @@ def test_rotating_from_the_command_line_is_audited_and_keeps_the_old_key_publish
     lines = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
     assert lines[first["kid"]][1:3] == ["ES256", "retiring"]
     assert lines[second["kid"]][1:3] == ["ES256", "active"]
+    assert lines[second["next"]][1:3] == ["ES256", "next"]
 
     with app.app_context():
         database = app.extensions["idp.db"]
@@ -80,7 +82,33 @@ def test_rotating_an_unknown_algorithm_changes_nothing(app: Flask) -> None:
 def test_human_readable_output(app: Flask) -> None:
     code, out = run(app, "rotate", "--alg", "EdDSA")
     assert code == 0 and out.startswith("EdDSA: new active key ")
+    assert "is published as next" in out
     code, out = run(app, "list")
-    header, row = out.splitlines()
+    header, *rows = out.splitlines()
     assert header.split()[:3] == ["kid", "alg", "state"]
-    assert row.split()[1:3] == ["EdDSA", "active"] and row.split()[-1] == "-"
+    assert sorted(row.split()[1] + " " + row.split()[2] for row in rows) == [
+        "EdDSA active",
+        "EdDSA next",
+    ]
+    assert all(row.split()[-1] == "-" for row in rows)  # nothing retired yet
+
+
+def test_retiring_a_key_by_hand_is_audited_and_refused_for_the_active_key(app: Flask) -> None:
+    first = json.loads(run(app, "rotate", "--alg", "ES256", "--json")[1])
+    second = json.loads(run(app, "rotate", "--alg", "ES256", "--json")[1])
+    code, out = run(app, "retire", second["kid"])
+    assert code == 1 and "idp keys rotate --alg ES256" in out  # the active key
+    code, out = run(app, "retire", "no-such-kid", "--json")
+    assert code == 1 and json.loads(out)["ok"] is False
+    code, out = run(app, "retire", first["kid"])
+    assert (
+        code == 0 and out == f"ES256: {first['kid']} retired; tokens it signed no longer verify\n"
+    )
+    assert first["kid"] not in {k["kid"] for k in app.extensions["idp.keys"].jwks()["keys"]}
+    code, out = run(app, "retire", first["kid"], "--json")
+    assert code == 1 and "already retired" in json.loads(out)["error"]
+    with app.extensions["idp.db"].factory() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.event == "admin:key:retired")
+        ).all()
+    assert [e.detail for e in events] == [{"kid": first["kid"], "alg": "ES256"}]
