@@ -191,6 +191,18 @@ class Idp(Server):
                 "--id-token-signed-response-alg", "ES256", "--json",
             )
         )  # fmt: skip
+        # The same web app for a department that must use 国密: SM2SM3 ID and access tokens.
+        self.clients["web_sm2"] = json.loads(
+            self._idp(
+                "client", "create", "--name", "bench-web-sm2", "--first-party",
+                "--redirect-uri", self.REDIRECT,
+                "--grant-type", "authorization_code", "--grant-type", "refresh_token",
+                "--scope", "openid", "--scope", "profile", "--scope", "phone",
+                "--scope", "offline_access",
+                "--id-token-signed-response-alg", "SM2SM3",
+                "--access-token-signed-alg", "SM2SM3", "--json",
+            )
+        )  # fmt: skip
 
     def start(self) -> None:
         threads = os.environ.get("BENCH_THREADS", "4")  # as `idp serve` unless asked

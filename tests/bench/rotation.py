@@ -1,0 +1,629 @@
+"""Key rotation under load: the real `idp keys rotate` runs every few seconds while the
+bench's refresh load runs, and strict relying parties alongside validate every token.
+
+Issue acceptance: "rotate while `make bench` runs; zero failed validations by the RP test
+that runs alongside". `run_rotation(target, ...)` does it against a running provider
+(`make bench` scenario `rotation`, tests/e2e/test_rotation_under_load.py). Alone,
+
+    python -m tests.bench.rotation [--seconds 20] [--interval 7] [--naive]
+
+sets up a throwaway provider as the bench does and prints the same JSON line.
+
+Why a strict RP never meets an unknown kid. For one algorithm, rotation k (committed at
+C_k) makes active the key that rotation k-1 published as `next` (at C_k-1). Each worker
+of `idp serve` re-reads the keys at most every PROVIDER_RELOAD seconds, so from C_k one
+worker may sign with the new key while another still serves a JWKS read up to
+PROVIDER_RELOAD earlier. An RP validating at v >= C_k with a JWKS fetched at F >= v - M
+(M: its cache max-age) holds the key when F - PROVIDER_RELOAD >= C_k-1, that is when
+C_k - C_k-1 >= M + PROVIDER_RELOAD. The rotator keeps two rotations of one algorithm at
+least R (`interval`) apart, from the end of one command to the start of the next, so
+an RP with M = R - PROVIDER_RELOAD - SAFETY always holds the key that signs: the next
+key was published one rotation ahead. Without a next key (a fresh key made active at
+once) a cache older than the rotation misses it, and even an RP that fetched the JWKS a
+moment ago can miss it while the workers disagree. `naive=True` gives the RP M = 2R:
+its JWKS can predate the publication of the key that signs, and it fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from cryptography.hazmat.primitives import hashes
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, RSAKey
+from joserfc.jwt import ClaimsOption
+
+from examples.verify_sm2_id_token import Refused, verify_id_token
+from idp.keys.gm_jose import import_sm2_key
+from idp.keys.gm_jose import registry as gm_registry
+from tests.bench.client import Connection, RequestBuilder
+from tests.bench.loadgen import run_load
+from tests.bench.scenarios import sign_in
+from tests.bench.servers import HOST, IDP, REPO, Idp
+
+ALGS = ("ES256", "RS256", "SM2SM3")  # rotated in turn, one every R / 3 seconds
+LOAD = {"ES256": "refresh", "SM2SM3": "refresh_sm2"}  # the bench's scenarios, by algorithm
+PROVIDER_RELOAD = 5.0  # KeyRing(refresh_seconds=5.0) in each `idp serve` worker
+SAFETY = 1.0  # seconds for the rest: a reload's own duration, the answer's way to the RP
+AT_TYPES = ("at+jwt", "application/at+jwt")  # RFC 9068 section 2.1
+TIMEOUT = 30  # seconds, for each request of the RPs
+# The operator's command gets a higher CPU priority (when allowed): on cores saturated by
+# the load it would wait several seconds for a CPU. It makes the run shorter, not easier:
+# the schedule's guarantee counts from the moment each command has ended.
+OPERATOR_NICE = -20
+
+
+@dataclass(frozen=True)
+class Target:
+    """A running provider: its issuer, the environment its `idp` CLI needs (instance
+    directory), a person who can sign in, the code + refresh clients that carry the load,
+    by algorithm (default: the RPs' own ES256 and SM2SM3 clients, other chains), and the
+    RPs' clients if already registered (`register_rp_clients`)."""
+
+    issuer: str
+    env: dict[str, str]
+    username: str
+    password: str
+    redirect_uri: str
+    load_clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rp_clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def port(self) -> int:
+        return int(urlsplit(self.issuer).port or 80)
+
+
+def cli(env: dict[str, str], *args: str, urgent: bool = False) -> dict[str, Any]:
+    """`idp ... --json` as an operator runs it; its JSON answer."""
+    command = [str(IDP), *args, "--json"]
+    with subprocess.Popen(
+        command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        if urgent:
+            with contextlib.suppress(OSError):  # not permitted: it runs as it is
+                os.setpriority(os.PRIO_PROCESS, proc.pid, OPERATOR_NICE)
+        try:
+            out, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    if proc.returncode != 0:
+        raise RuntimeError(f"idp {' '.join(args)} failed:\n{out}{err}")
+    return dict(json.loads(out))
+
+
+def register_rp_clients(target: Target) -> dict[str, dict[str, Any]]:
+    """One confidential web app per algorithm (ID and access tokens of it): code +
+    refresh for its users, client credentials for its back end."""
+    options = [
+        *("--first-party", "--redirect-uri", target.redirect_uri),
+        *(a for s in ("openid", "profile", "offline_access", "api") for a in ("--scope", s)),
+        *(a for g in ("authorization_code", "refresh_token", "client_credentials")
+          for a in ("--grant-type", g)),
+    ]  # fmt: skip
+
+    def register(alg: str) -> dict[str, Any]:
+        algs = ("--id-token-signed-response-alg", alg, "--access-token-signed-alg", alg)
+        return cli(target.env, "client", "create", "--name", f"rotation RP {alg}", *options, *algs)
+
+    with ThreadPoolExecutor(len(ALGS)) as pool:
+        return dict(zip(ALGS, pool.map(register, ALGS), strict=True))
+
+
+def sign_ins(target: Target, client: dict[str, Any], count: int) -> list[str]:
+    """`count` refresh tokens, each from its own sign-in (the bench's sign-in)."""
+    spec = {
+        "client_id": client["client_id"], "client_secret": client["client_secret"],
+        "redirect_uri": target.redirect_uri, "username": target.username,
+        "password": target.password, "scope": "openid profile offline_access",
+    }  # fmt: skip
+
+    async def one() -> str:
+        conn = Connection(HOST, target.port)
+        try:
+            tokens, problem, _ = await sign_in(conn, RequestBuilder(HOST, target.port), spec)
+        finally:
+            conn.close()
+        if tokens is None:
+            raise RuntimeError(f"set-up sign-in failed: {problem}")
+        return str(tokens["refresh_token"])
+
+    async def all_of() -> list[str]:
+        return list(await asyncio.gather(*(one() for _ in range(count))))
+
+    return asyncio.run(all_of())
+
+
+# -- the relying parties ----------------------------------------------------------------
+class Stats:
+    """What the RPs saw, shared by their threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.validated: dict[str, Counter[str]] = defaultdict(Counter)
+        self.failures: Counter[str] = Counter()
+        self.failure_samples: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self.signed_by: Counter[str] = Counter()  # kid -> its tokens validated
+        self.samples: dict[str, tuple[str, dict[str, Any]]] = {}  # kid -> (token, client)
+
+    def ok(self, alg: str, kind: str, kid: str) -> None:
+        with self.lock:
+            self.validated[alg][kind] += 1
+            self.signed_by[kid] += 1
+
+    def fail(self, alg: str, kind: str, reason: str, kid: object) -> None:
+        with self.lock:
+            self.failures[alg] += 1
+            sampled = {(s["alg"], s["kid"]) for s in self.failure_samples}
+            if len(self.failure_samples) < 10 and (alg, kid) not in sampled:
+                sample = {"alg": alg, "token": kind, "kid": kid, "reason": reason}
+                self.failure_samples.append(sample)
+
+    def error(self, problem: str) -> None:
+        with self.lock:
+            self.errors.append(problem[:300])
+
+
+class JwksCache:
+    """The JWKS as a strict RP caches it: fetched again once older than the smaller of
+    its own max-age and the answer's Cache-Control max-age; never for an unknown kid."""
+
+    def __init__(self, http: requests.Session, url: str, max_age: float) -> None:
+        self.http, self.url, self.max_age = http, url, max_age
+        self.fetched, self.lifetime = float("-inf"), 0.0
+        self.keys: dict[str, dict[str, Any]] = {}
+
+    def key(self, kid: str) -> tuple[dict[str, Any] | None, float]:
+        """The JWK named `kid` (None if the cached set has none) and the cache's age."""
+        if time.monotonic() - self.fetched >= self.lifetime:
+            response = self.http.get(self.url, timeout=TIMEOUT)
+            response.raise_for_status()
+            self.keys = {k["kid"]: k for k in response.json()["keys"]}
+            found = re.search(r"max-age=(\d+)", response.headers.get("Cache-Control", ""))
+            self.lifetime = min(self.max_age, float(found.group(1)) if found else self.max_age)
+            self.fetched = time.monotonic()
+        return self.keys.get(kid), time.monotonic() - self.fetched
+
+
+def _part(raw: str, index: int) -> dict[str, Any]:
+    part = raw.split(".")[index]
+    return dict(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))))
+
+
+def _half_hash(value: str, alg: str) -> str:
+    """at_hash (OIDC Core 3.1.3.6) with the hash of `alg`: SM3 for SM2SM3."""
+    digest = hashes.Hash(hashes.SM3() if alg == "SM2SM3" else hashes.SHA256())
+    digest.update(value.encode())
+    full = digest.finalize()
+    return base64.urlsafe_b64encode(full[: len(full) // 2]).rstrip(b"=").decode()
+
+
+class Validator:
+    """Checks a token as a standards-following RP: the algorithm pinned per client, the
+    signature by a key of the cached JWKS, then iss, aud, exp, iat, sub (and RFC 9068's
+    typ, jti and client_id for access tokens)."""
+
+    def __init__(self, issuer: str, http: requests.Session, max_age: float) -> None:
+        self.issuer = issuer
+        self.jwks = JwksCache(http, f"{issuer}/.well-known/jwks.json", max_age)
+        self.imported: dict[str, Any] = {}
+        self.by_gmssl: set[str] = set()
+
+    def claims(self, raw: str, *, alg: str, client_id: str, kind: str) -> dict[str, Any]:
+        """The token's claims; raises ValueError, JoseError or Refused saying why not."""
+        header = _part(raw, 0)
+        if header.get("alg") != alg:
+            raise ValueError(f"alg {header.get('alg')!r}, expected {alg}")
+        if kind == "access_token" and header.get("typ") not in AT_TYPES:
+            raise ValueError(f"typ {header.get('typ')!r} is not at+jwt")
+        kid = str(header.get("kid"))
+        jwk, age = self.jwks.key(kid)
+        if jwk is None:
+            raise ValueError(f"kid {kid} is not in the cached JWKS ({age:.1f} s old)")
+        if jwk.get("alg", alg) != alg:
+            raise ValueError(f"key {kid} is for {jwk.get('alg')}")
+        if alg == "SM2SM3":
+            key = self.imported.get(kid) or import_sm2_key(jwk)
+            token = jwt.decode(raw, key, registry=gm_registry(("SM2SM3",)))
+            if kind == "id_token" and kid not in self.by_gmssl:
+                # once per key, the RP example (gmssl alone) must agree
+                verify_id_token(raw, {"keys": [jwk]}, issuer=self.issuer, client_id=client_id)
+                self.by_gmssl.add(kid)
+        else:
+            key = self.imported.get(kid) or (RSAKey if alg == "RS256" else ECKey).import_key(jwk)
+            token = jwt.decode(raw, key, algorithms=[alg])
+        self.imported[kid] = key
+        must: ClaimsOption = {"essential": True}
+        rules: dict[str, ClaimsOption] = {
+            "iss": {**must, "value": self.issuer},
+            "aud": {**must, "value": client_id},
+        }
+        rules |= {"exp": must, "iat": must, "sub": must}
+        if kind == "access_token":
+            rules |= {"jti": must, "client_id": {**must, "value": client_id}}
+        jwt.JWTClaimsRegistry(None, 5, **rules).validate(token.claims)  # leeway: 5 s
+        return dict(token.claims)
+
+
+class StrictRp(threading.Thread):
+    """One relying party: refreshes its own chain and gets a client-credentials token in
+    a loop, validates every ID and access token, and introspects every few access tokens
+    (they must be active)."""
+
+    def __init__(
+        self, target: Target, alg: str, client: dict[str, Any], refresh_token: str,
+        max_age: float, stats: Stats, stop: threading.Event, introspect_every: int,
+    ) -> None:  # fmt: skip
+        super().__init__(name=f"rp-{alg}", daemon=True)
+        self.target, self.alg, self.client = target, alg, client
+        self.refresh_token, self.stats, self.stop = refresh_token, stats, stop
+        self.introspect_every, self.count = introspect_every, 0
+        self.http = requests.Session()
+        self.http.auth = (client["client_id"], client["client_secret"])
+        self.validator = Validator(target.issuer, self.http, max_age)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self._refresh()
+                self._client_credentials()
+            except Exception as exc:  # counted: an RP that stops would prove nothing
+                self.stats.error(f"{self.name}: {exc.__class__.__name__}: {exc}")
+                self.stop.wait(0.2)
+
+    def _token(self, **form: str) -> dict[str, Any]:
+        response = self.http.post(f"{self.target.issuer}/token", data=form, timeout=TIMEOUT)
+        if response.status_code != 200:
+            grant, status = form["grant_type"], response.status_code
+            raise ValueError(f"/token {grant}: HTTP {status} {response.text[:200]}")
+        return dict(response.json())
+
+    def _refresh(self) -> None:
+        body = self._token(grant_type="refresh_token", refresh_token=self.refresh_token)
+        self.refresh_token = body["refresh_token"]
+        access = self._check(body["access_token"], "access_token")
+        id_token = self._check(body["id_token"], "id_token")
+        if id_token is not None and access is not None:
+            if id_token.get("at_hash") != _half_hash(body["access_token"], self.alg):
+                self._failed("id_token", body["id_token"], "at_hash does not match")
+            if id_token["sub"] != access["sub"]:
+                self._failed("id_token", body["id_token"], "sub is not the access token's")
+
+    def _client_credentials(self) -> None:
+        token = self._token(grant_type="client_credentials", scope="api")["access_token"]
+        if self._check(token, "access_token") is not None:
+            with self.stats.lock:  # one per key, to show at the end that retiring keys verify
+                self.stats.samples.setdefault(str(_part(token, 0)["kid"]), (token, self.client))
+
+    def _check(self, raw: str, kind: str) -> dict[str, Any] | None:
+        try:
+            claims = self.validator.claims(
+                raw, alg=self.alg, client_id=self.client["client_id"], kind=kind
+            )
+        except (ValueError, JoseError, Refused) as exc:
+            self._failed(kind, raw, f"{exc.__class__.__name__}: {exc}")
+            return None
+        kid = str(_part(raw, 0)["kid"])
+        self.stats.ok(self.alg, kind, kid)
+        if kind == "access_token":
+            self.count += 1
+            if self.count % self.introspect_every == 0:
+                if introspect(self.http, self.target.issuer, raw):
+                    self.stats.ok(self.alg, "introspected", kid)
+                else:
+                    self._failed(kind, raw, "introspection: not active")
+        return claims
+
+    def _failed(self, kind: str, raw: str, reason: str) -> None:
+        self.stats.fail(self.alg, kind, reason, kid=_part(raw, 0).get("kid"))
+
+
+def introspect(http: requests.Session, issuer: str, token: str) -> bool:
+    form = {"token": token, "token_type_hint": "access_token"}
+    response = http.post(f"{issuer}/introspect", data=form, timeout=TIMEOUT)
+    return response.status_code == 200 and response.json().get("active") is True
+
+
+# -- the rotator and the load -----------------------------------------------------------
+class Rotator(threading.Thread):
+    """`idp keys rotate --alg X --json` every R / 3 seconds, cycling ALGS, but never
+    sooner than R after the same algorithm's previous rotation ended (see the module
+    docstring). Starts no rotation once `enough()` is true."""
+
+    def __init__(
+        self, env: dict[str, str], interval: float, enough: Callable[[], bool],
+        stop: threading.Event,
+    ) -> None:  # fmt: skip
+        super().__init__(name="rotator", daemon=True)
+        self.env, self.interval, self.enough, self.stop = env, interval, enough, stop
+        self.lock = threading.Lock()  # `busy` and `finished` change under it
+        self.busy = self.finished = False
+        self.done: list[dict[str, Any]] = []
+        self.ended: dict[str, float] = {}  # alg -> when its last rotation ended
+        self.failed: list[str] = []
+
+    def count(self, alg: str) -> int:
+        return sum(1 for r in self.done if r["alg"] == alg)
+
+    def settled(self) -> bool:
+        """No rotation is running and none will start."""
+        with self.lock:
+            return self.finished or (not self.busy and self.enough())
+
+    def run(self) -> None:
+        started = due = time.monotonic()
+        for turn in itertools.count():
+            alg = ALGS[turn % len(ALGS)]
+            due = max(due, self.ended.get(alg, float("-inf")) + self.interval)
+            self.stop.wait(max(0.0, due - time.monotonic()))
+            with self.lock:
+                if self.stop.is_set() or self.enough() or self.failed:
+                    self.finished = True
+                    return
+                self.busy = True
+            began = time.monotonic()
+            try:
+                kid = cli(self.env, "keys", "rotate", "--alg", alg, urgent=True)["kid"]
+            except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
+                self.failed.append(f"{alg}: {exc}"[:500])
+            else:
+                self.ended[alg] = time.monotonic()
+                at, took = round(began - started, 1), round(self.ended[alg] - began, 1)
+                self.done.append({"alg": alg, "kid": kid, "at_s": at, "cli_s": took})
+            finally:
+                with self.lock:
+                    self.busy = False
+            due = began + self.interval / len(ALGS)
+
+
+def _load(spec: dict[str, Any], vus: int, stop: threading.Event, out: dict[str, Any]) -> None:
+    """The bench's load generator in runs of 3 s (so that the scenario can end when the
+    rotations are done) until `stop`, each refresh chain carried on."""
+    totals = {"requests": 0, "errors": 0, "seconds": 0.0, "p99_ms": 0.0}
+    samples: list[str] = []
+    while not stop.is_set():
+        done = run_load(spec, concurrency=vus, seconds=3, max_requests=10**7, procs=1)
+        for index, token in done["state"].items():
+            spec["tokens"][index] = token
+        for key in ("requests", "errors", "seconds"):
+            totals[key] += done["line"][key]
+        totals["p99_ms"] = max(totals["p99_ms"], done["line"]["p99_ms"])
+        samples += done["samples"][: 3 - len(samples)]
+    ok, seconds = totals["requests"] - totals["errors"], totals["seconds"]
+    out[spec["name"]] = {
+        "concurrency": vus,
+        "rate": round(ok / seconds, 1) if seconds else 0.0,
+        **{key: round(value, 2) for key, value in totals.items()},
+        "error_samples": samples,
+    }
+
+
+def _refresh_spec(
+    target: Target, alg: str, client: dict[str, Any], tokens: list[str]
+) -> dict[str, Any]:
+    """The bench's refresh scenario (`refresh`, `refresh_sm2` in tests/bench/run.py)."""
+    return {
+        "name": LOAD[alg],
+        "kind": "refresh", "host": HOST, "port": target.port, "want_id_token": True,
+        "client_id": client["client_id"], "client_secret": client["client_secret"],
+        "tokens": tokens,
+    }  # fmt: skip
+
+
+# -- the run ----------------------------------------------------------------------------
+def run_rotation(
+    target: Target,
+    *,
+    seconds: float,
+    interval: float = 7.0,
+    naive: bool = False,
+    rp_max_age: float | None = None,
+    min_rotations: int = 1,
+    max_seconds: float | None = None,
+    tail: float = PROVIDER_RELOAD + SAFETY,
+    concurrency: int = 8,
+    rps_per_alg: int = 2,
+    introspect_every: int = 5,
+) -> dict[str, Any]:
+    """Load, rotations and strict RPs together for at least `seconds`, until each
+    algorithm was rotated `min_rotations` times and `tail` seconds have passed since the
+    last rotation (its key signs meanwhile); at most `max_seconds` (default: 60 more).
+    Returns the report."""
+    max_age = 2 * interval if naive else interval - PROVIDER_RELOAD - SAFETY
+    if rp_max_age is not None:  # an experiment: any other cache lifetime
+        max_age, naive = rp_max_age, rp_max_age > interval - PROVIDER_RELOAD - SAFETY
+    if max_age <= 0:
+        raise ValueError(f"the interval must exceed {PROVIDER_RELOAD + SAFETY} s (docstring)")
+    limit = max(seconds + 60 if max_seconds is None else max_seconds, seconds)
+    set_up = time.monotonic()
+    clients = target.rp_clients or register_rp_clients(target)
+    load_clients = target.load_clients or {alg: clients[alg] for alg in LOAD}
+    specs = [
+        _refresh_spec(target, alg, client, sign_ins(target, client, concurrency))
+        for alg, client in load_clients.items()
+    ]
+    chains = {alg: sign_ins(target, clients[alg], rps_per_alg) for alg in ALGS}
+    stats, stop, load = Stats(), threading.Event(), dict[str, Any]()
+    started = time.monotonic()
+
+    def enough() -> bool:
+        elapsed = time.monotonic() - started
+        rotated = all(rotator.count(alg) >= min_rotations for alg in ALGS)
+        return elapsed >= limit - tail or (rotated and elapsed >= seconds - tail)
+
+    # The load's processes are forked (again every 3 s) while the RPs' threads run: they
+    # run only the load generator's own asyncio code, never touching the RPs' locks.
+    loaders = [
+        threading.Thread(target=_load, args=(spec, concurrency, stop, load), daemon=True)
+        for spec in specs
+    ]
+    rps = [
+        StrictRp(target, alg, clients[alg], token, max_age, stats, stop, introspect_every)
+        for alg in ALGS
+        for token in chains[alg]
+    ]
+    rotator = Rotator(target.env, interval, enough, stop)
+    try:
+        for thread in [*loaders, *rps, rotator]:
+            thread.start()
+        while (elapsed := time.monotonic() - started) < limit:
+            last = max(rotator.ended.values(), default=started)
+            if elapsed >= seconds and rotator.settled() and time.monotonic() - last >= tail:
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+    for thread in [rotator, *rps]:
+        thread.join(60)
+    report = {
+        "scenario": "rotation", "mode": "naive" if naive else "strict",
+        "setup_s": round(started - set_up, 1), "seconds": round(elapsed, 1),
+        "rotation_interval_per_alg_s": interval, "rp_jwks_max_age_s": max_age,
+        **_report(target, stats, rotator),  # while the load's last short run ends
+    }  # fmt: skip
+    for thread in loaders:
+        thread.join(60)
+    load_errors = sum(v["errors"] for v in load.values())
+    report.update(load=load, load_errors=load_errors, ok=report["ok"] and not load_errors)
+    return report
+
+
+def _report(target: Target, stats: Stats, rotator: Rotator) -> dict[str, Any]:
+    """What the RPs saw, what the rotator did and the keys' final states."""
+    keys = cli(target.env, "keys", "list", urgent=True)["keys"]
+    alg_of, signed = {k["kid"]: k["alg"] for k in keys}, stats.signed_by
+    rotated = {r["kid"] for r in rotator.done}
+    # how long each key rotated in had been published before it signed: >= M + reload
+    lead: dict[str, float] = {}
+    for k in keys:
+        if k["kid"] in rotated:
+            published = _epoch(k["activated_at"]) - _epoch(k["created_at"])
+            lead[k["alg"]] = round(min(lead.get(k["alg"], published), published), 1)
+    retiring = _retiring_still_verify(target, stats, keys)
+    seen = {
+        alg: {
+            "rotated_in": rotator.count(alg),
+            "rotated_in_seen": sum(1 for kid in rotated if alg_of[kid] == alg and signed[kid]),
+            "all": sum(1 for kid in signed if alg_of.get(kid) == alg),
+        }
+        for alg in ALGS
+    }
+    failed = sum(stats.failures.values())
+    return {
+        "rotations": {alg: rotator.count(alg) for alg in ALGS},
+        "rotation_log": [[r["alg"], r["at_s"], r["cli_s"]] for r in rotator.done],
+        "rotation_failures": rotator.failed,
+        "next_key_min_lead_s": lead,
+        "validated": {alg: dict(stats.validated[alg]) for alg in ALGS},
+        "keys_seen_signing": seen,
+        "failed_validations": failed,
+        "failures_by_alg": dict(stats.failures),
+        "failure_samples": stats.failure_samples,
+        "rp_request_errors": len(stats.errors),
+        "rp_error_samples": stats.errors[:5],
+        "keys": {alg: dict(Counter(k["state"] for k in keys if k["alg"] == alg)) for alg in ALGS},
+        "retiring_keys_still_verify": retiring,
+        "ok": not (failed or stats.errors or rotator.failed),
+    }
+
+
+def _retiring_still_verify(
+    target: Target, stats: Stats, keys: list[dict[str, Any]]
+) -> dict[str, dict[str, int]]:
+    """Keys that began retiring during the run still verify what they signed: a fresh RP
+    and the provider's introspection both accept a client-credentials token of each."""
+    fresh = Validator(target.issuer, requests.Session(), max_age=0)
+    out: dict[str, Counter[str]] = {alg: Counter() for alg in ALGS}
+    for key in keys:
+        alg, kid = key["alg"], key["kid"]
+        if key["state"] != "retiring":
+            continue
+        out[alg]["retiring"] += 1
+        if kid not in stats.samples:
+            continue
+        token, client = stats.samples[kid]
+        out[alg]["checked"] += 1
+        try:
+            fresh.claims(token, alg=alg, client_id=client["client_id"], kind="access_token")
+        except (ValueError, JoseError) as exc:
+            stats.fail(alg, "access_token", f"retiring key: {exc}", kid=kid)
+            continue
+        http = requests.Session()
+        http.auth = (client["client_id"], client["client_secret"])
+        if introspect(http, target.issuer, token):
+            out[alg]["verified"] += 1
+        else:
+            stats.fail(alg, "access_token", "retiring key: not active", kid=kid)
+    return {alg: dict(counts) for alg, counts in out.items()}
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso).timestamp()
+
+
+# -- `make bench` and alone -------------------------------------------------------------
+def bench_scenario(idp: Idp, seconds: float, **options: Any) -> dict[str, Any]:
+    """Scenario `rotation` of `make bench` on its provider: the bench's person, and its
+    `web` and `web_sm2` clients carry the load. The report as a bench line."""
+    target = Target(
+        idp.url, idp.env, Idp.USERNAME, Idp.PASSWORD, Idp.REDIRECT,
+        load_clients={"ES256": idp.clients["web"], "SM2SM3": idp.clients["web_sm2"]},
+    )  # fmt: skip
+    report = run_rotation(target, seconds=seconds, **options)
+    load = report["load"].values()
+    problems = report["failed_validations"] + report["rp_request_errors"] + report["load_errors"]
+    return {
+        "server": "idp", **report,
+        "concurrency": sum(v["concurrency"] for v in load),
+        "requests": sum(v["requests"] for v in load),
+        "rate": round(sum(v["rate"] for v in load), 1),
+        "errors": problems + len(report["rotation_failures"]),
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20.0, help="at least")
+    parser.add_argument("--interval", type=float, default=7.0, help="R, per algorithm")
+    parser.add_argument("--min-rotations", type=int, default=1, help="of each algorithm")
+    parser.add_argument("--naive", action="store_true", help="RP cache max-age 2R: must fail")
+    parser.add_argument("--max-age", type=float, help="RP cache max-age, another value")
+    args = parser.parse_args(argv)
+    idp = Idp()
+    try:
+        idp.setup()
+        idp.start()
+        line = bench_scenario(
+            idp, args.seconds, interval=args.interval, naive=args.naive,
+            rp_max_age=args.max_age, min_rotations=args.min_rotations,
+        )  # fmt: skip
+    finally:
+        problems = idp.stop()
+        idp.cleanup()
+    print(json.dumps({**line, "stop_problems": problems}), flush=True)
+    return 0 if line["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
