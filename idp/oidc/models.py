@@ -85,11 +85,17 @@ class Client(Base):
 
     @property
     def sector(self) -> str:
-        """The pairwise sector: the registered sector, else the redirect URIs' one host."""
-        if self.sector_identifier:
-            return self.sector_identifier
-        hosts = {urlsplit(uri).hostname or "" for uri in self.redirect_uris}
-        return hosts.pop() if len(hosts) == 1 else self.client_id
+        """The pairwise sector: the registered sector, else the redirect URIs' one host.
+        Worked out once per loaded client (the registry reloads a changed client)."""
+        cached = self.__dict__.get("_sector")
+        if cached is None:
+            if self.sector_identifier:
+                cached = self.sector_identifier
+            else:
+                hosts = {urlsplit(uri).hostname or "" for uri in self.redirect_uris}
+                cached = hosts.pop() if len(hosts) == 1 else self.client_id
+            self.__dict__["_sector"] = cached
+        return cached
 
 
 class Consent(Base):

@@ -44,6 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("scenarios", nargs="?", default=",".join(SCENARIOS))
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--self-time", action="store_true", help="with --profile: every function, by own time"
+    )
     parser.add_argument("-n", type=int, default=1000, help="operations (sign-ins: n / 20)")
     args = parser.parse_args()
 
@@ -138,8 +141,13 @@ def main() -> None:
                     op()
                 profiler.disable()
                 out = io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(400)
-                lines = [ln for ln in out.getvalue().splitlines() if INTERESTING.search(ln)]
+                order = "tottime" if args.self_time else "cumulative"
+                pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(400)
+                lines = out.getvalue().splitlines()
+                if not args.self_time:
+                    lines = [ln for ln in lines if INTERESTING.search(ln)]
+                else:
+                    lines = [ln for ln in lines if re.match(r"\s*\d", ln)]
                 print("  ncalls  tottime  percall  cumtime  percall  (cProfile inflates times)")
                 for line in lines[:40]:
                     print("  " + line.strip()[:160])

@@ -48,7 +48,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_user(self, refresh_token: StoredRefreshToken) -> Authorization | None:
         grant = refresh_token.grant
         if not context.accounts().is_active(db.engine, grant["person_id"]):
-            return None
+            # RFC 6749 5.2: the grant is no longer valid (Authlib would say invalid_request)
+            raise InvalidGrantError(description="the account behind this grant is not active")
         return Authorization(
             person_id=grant["person_id"],
             grant_id=refresh_token.data["grant_id"],

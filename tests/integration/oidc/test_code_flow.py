@@ -126,3 +126,25 @@ def test_client_credentials(app, register):
     assert response.status_code == 200, response.json
     claims = verify(app, response.json["access_token"])
     assert claims["sub"] == rp.client_id and "refresh_token" not in response.json
+
+
+def test_a_person_no_longer_active_cannot_refresh_or_read_userinfo(app, browser, rp, person):
+    from sqlalchemy import update
+
+    from idp.accounts.models import Person
+    from idp.db import db
+
+    code, verifier = browser.code_for(rp, scope="openid profile phone offline_access")
+    tokens = redeem(app.test_client(), rp, code, verifier).json
+    with app.app_context(), db.transaction() as session:
+        session.execute(update(Person).where(Person.id == person["id"]).values(status="suspended"))
+    refreshed = app.test_client().post(
+        "/token",
+        headers=rp.basic,
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+    )
+    assert refreshed.status_code == 400 and refreshed.json["error"] == "invalid_grant"
+    info = app.test_client().get(
+        "/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
+    assert info.status_code == 401
