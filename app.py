@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -22,11 +22,17 @@ from idp.accounts.throttle import LoginThrottle
 from idp.context import Connectors
 from idp.crypto.passwords import PasswordHasher
 from idp.crypto.pii import PiiSealer
+from idp.keys import KeyRing
 from idp.keys import init_app as init_keys
 from idp.oidc import endpoints as oidc_endpoints
 from idp.oidc import server as oidc_server
+from idp.oidc.fast_introspection import FastIntrospection
+from idp.oidc.runtime import Oidc
 from idp.store import ArtifactStore, redis_client
 from idp.store import embedded as embedded_redis
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 WEB = Path(web.__file__).parent
 
@@ -57,14 +63,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         PREFERRED_URL_SCHEME="https" if settings.secure_cookies else "http",
     )
-    if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(
-            app.wsgi_app,
-            x_for=settings.trusted_proxies,  # type: ignore[method-assign]
-            x_proto=settings.trusted_proxies,
-            x_host=settings.trusted_proxies,
-        )
-
     app.extensions["idp.settings"] = settings
     database.init_app(app, settings.database_url)
     store = ArtifactStore(lambda: redis_client(_redis_url(settings)))
@@ -88,17 +86,35 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions["idp.connectors"] = _connectors(settings)
     keys = init_keys(app, settings)
-    oidc_server.init_app(
+    runtime = oidc_server.init_app(
         app, settings, keys=keys, store=store, accounts=app.extensions["idp.accounts"]
     )
     web.init_app(app)
     web.csrf.exempt(oidc_endpoints.bp)  # RPs authenticate themselves; no browser forms
     app.register_blueprint(oidc_endpoints.bp)
-    app.wsgi_app = oidc_endpoints.PublishedDocuments(  # type: ignore[method-assign]
-        app.wsgi_app, issuer=settings.issuer, keys=keys, secure=settings.secure_cookies
-    )
     admin.init_app(app)
+    front = _front_layers(app, settings, keys, runtime)
+    app.wsgi_app = front  # type: ignore[method-assign,assignment]
     return app
+
+
+def _front_layers(app: Flask, settings: Settings, keys: KeyRing, runtime: Oidc) -> WSGIApplication:
+    """What stands in front of Flask, outermost first: ProxyFix (behind trusted proxies, so
+    that everything inside sees the client's scheme and host), then the hottest protocol
+    answers built without Flask: discovery and JWKS, and token introspection."""
+    front: WSGIApplication = app.wsgi_app
+    front = FastIntrospection(front, app=app, runtime=runtime, secure=settings.secure_cookies)
+    front = oidc_endpoints.PublishedDocuments(
+        front, issuer=settings.issuer, keys=keys, secure=settings.secure_cookies
+    )
+    if settings.trusted_proxies:
+        front = ProxyFix(
+            front,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
+    return front
 
 
 def _connectors(settings: Settings) -> Connectors:

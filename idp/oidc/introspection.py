@@ -17,7 +17,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
 from idp.audit import record_event
 from idp.db import db
 from idp.keys import InvalidTokenError
-from idp.oidc.runtime import oidc
+from idp.oidc.runtime import Oidc, oidc
 
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
@@ -39,8 +39,8 @@ class FoundToken:
         return False  # find_token returns only live tokens
 
 
-def find_token(raw: str, hint: str | None) -> FoundToken | None:
-    runtime = oidc()
+def find_token(raw: str, hint: str | None, runtime: Oidc | None = None) -> FoundToken | None:
+    runtime = runtime or oidc()
     kinds = (
         ["refresh_token", "access_token"]
         if hint == "refresh_token"
@@ -70,8 +70,14 @@ def find_token(raw: str, hint: str | None) -> FoundToken | None:
 class IntrospectionEndpoint(_Introspection):
     CLIENT_AUTH_METHODS = CLIENT_AUTH
 
+    def __init__(self, server: Any = None, runtime: Oidc | None = None) -> None:
+        super().__init__(server)
+        # None: the current app's; given, the endpoint also runs outside a Flask request
+        # (idp/oidc/fast_introspection.py)
+        self.runtime = runtime
+
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:
-        return find_token(token_string, token_type_hint)
+        return find_token(token_string, token_type_hint, self.runtime)
 
     def check_permission(self, token: FoundToken, client: Any, request: Any) -> bool:
         # Resource servers are confidential clients; a public client may only ask about
@@ -79,6 +85,7 @@ class IntrospectionEndpoint(_Introspection):
         return not client.public or token.client_id == client.client_id
 
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
+        runtime = self.runtime or oidc()
         c = token.claims
         body: dict[str, Any] = {
             "active": True,
@@ -86,7 +93,7 @@ class IntrospectionEndpoint(_Introspection):
             "scope": c.get("scope", ""),
             "exp": c.get("exp"),
             "iat": c.get("iat"),
-            "iss": oidc().issuer,
+            "iss": runtime.issuer,
         }
         if token.kind == "access_token":
             body["token_type"] = "Bearer"  # RFC 7662: an RFC 6749 7.1 token type, if any
@@ -94,9 +101,9 @@ class IntrospectionEndpoint(_Introspection):
                 {k: c[k] for k in ("sub", "aud", "jti", "auth_time", "acr", "amr") if k in c}
             )
         else:
-            client = oidc().clients.get(token.client_id)
+            client = runtime.clients.get(token.client_id)
             if client is not None:
-                body["sub"] = oidc().tokens.subject(c["person_id"], client)
+                body["sub"] = runtime.tokens.subject(c["person_id"], client)
         return body
 
 
