@@ -465,9 +465,7 @@ def bench_signing(results: list[dict[str, Any]], wanted: list[str]) -> None:
 def summarise(
     results: list[dict[str, Any]], ceiling: dict[str, Any], node_skipped: str | None
 ) -> dict[str, Any]:
-    by = {
-        (r["server"], r["scenario"], r["concurrency"]): r for r in results if "concurrency" in r
-    }
+    by = {(r["server"], r["scenario"], r["concurrency"]): r for r in results if "concurrency" in r}
     scenarios: dict[str, Any] = {}
     for name in SCENARIOS:
         ours = [by[k] for k in sorted(by) if k[0] == "idp" and k[1] == name]
