@@ -151,7 +151,10 @@ def sign_ins(target: Target, client: dict[str, Any], count: int) -> list[str]:
     async def all_of() -> list[str]:
         return list(await asyncio.gather(*(one() for _ in range(count))))
 
-    return asyncio.run(all_of())
+    # In a thread of its own: the caller may already run an event loop (pytest after
+    # Playwright's sync API, in the same xdist worker), where asyncio.run refuses.
+    with ThreadPoolExecutor(1) as runner:
+        return runner.submit(asyncio.run, all_of()).result()
 
 
 # -- the relying parties ----------------------------------------------------------------
