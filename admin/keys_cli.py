@@ -80,10 +80,11 @@ def keys_rotate(alg: str, as_json: bool) -> None:
 
 
 @keys_group.command("retire")
-@click.argument("kid")
+# an option, not an argument: a kid is base64url and may start with "-"
+@click.option("--kid", required=True, help="The key to retire (see `idp keys list`).")
 @click.option("--json", "as_json", is_flag=True)
 def keys_retire(kid: str, as_json: bool) -> None:
-    """Retire KID now (a next or retiring key, e.g. one thought compromised): tokens it
+    """Retire a key now (a next or retiring key, e.g. one thought compromised): tokens it
     signed stop verifying at once and it leaves the JWKS."""
 
     def audit(session: Session, key: SigningKey) -> None:

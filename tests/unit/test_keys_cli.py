@@ -96,16 +96,16 @@ def test_human_readable_output(app: Flask) -> None:
 def test_retiring_a_key_by_hand_is_audited_and_refused_for_the_active_key(app: Flask) -> None:
     first = json.loads(run(app, "rotate", "--alg", "ES256", "--json")[1])
     second = json.loads(run(app, "rotate", "--alg", "ES256", "--json")[1])
-    code, out = run(app, "retire", second["kid"])
+    code, out = run(app, "retire", "--kid", second["kid"])
     assert code == 1 and "idp keys rotate --alg ES256" in out  # the active key
-    code, out = run(app, "retire", "no-such-kid", "--json")
+    code, out = run(app, "retire", "--kid", "-no-such-kid", "--json")  # kids may start with -
     assert code == 1 and json.loads(out)["ok"] is False
-    code, out = run(app, "retire", first["kid"])
+    code, out = run(app, "retire", "--kid", first["kid"])
     assert (
         code == 0 and out == f"ES256: {first['kid']} retired; tokens it signed no longer verify\n"
     )
     assert first["kid"] not in {k["kid"] for k in app.extensions["idp.keys"].jwks()["keys"]}
-    code, out = run(app, "retire", first["kid"], "--json")
+    code, out = run(app, "retire", "--kid", first["kid"], "--json")
     assert code == 1 and "already retired" in json.loads(out)["error"]
     with app.extensions["idp.db"].factory() as session:
         events = session.scalars(
