@@ -116,7 +116,7 @@ def append(session: Session, row: dict[str, Any]) -> dict[str, Any]:
     head, next_id = _lock_head(connection)
     chained = {**row, "seq": head.last_seq + 1, "id": next_id, "prev_hash": head.last_hash}
     chained["row_hash"] = row_hash(head.last_hash, chained)
-    connection.execute(insert(_events).values(chained))
+    connection.execute(_INSERT_EVENT, chained)  # built once; only the values vary
     return chained
 
 
@@ -156,5 +156,6 @@ def _lock_head_sqlite() -> Executable:
     )
 
 
+_INSERT_EVENT = insert(_events)
 _LOCK_HEAD_POSTGRESQL = _lock_head_postgresql()
 _LOCK_HEAD_SQLITE = _lock_head_sqlite()
