@@ -1,5 +1,5 @@
-"""The key ring: signs and verifies JWS/JWT with the provider's keys, publishes the JWKS
-and rotates keys.
+"""The key ring: signs and verifies JWS/JWT with the provider's keys and publishes the
+JWKS; rotating keys in the database is `lifecycle.py`'s, the ring reloads after it.
 
 Parsed keys stay in memory; the database is read again at most every `refresh_seconds`,
 and at once (at most once a second) when a token names a kid we have not seen, so a key
@@ -17,19 +17,18 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from idp.crypto.sealing import SealError
-from idp.db import utcnow
 from idp.errors import DatabaseUnavailableError
-from idp.keys.algorithms import SUPPORTED_ALGS, KeyMaterial, NewKey, generate, open_key
+from idp.keys.algorithms import SUPPORTED_ALGS, KeyMaterial, open_key
+from idp.keys.lifecycle import DEFAULT_ALGS, KeyLifecycle, Rotation
 from idp.keys.models import PUBLISHED_STATES, KeyState, SigningKey
 
 __all__ = [
@@ -43,10 +42,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ALGS = ("RS256", "ES256")
 UNKNOWN_KID_RELOAD_INTERVAL = 1.0  # seconds between database reads caused by unknown kids
 _MAX_KID = 64  # the column's length: a longer kid cannot be ours
-_ATTEMPTS = 3  # for transactions that lose a race to another process
 
 
 class InvalidTokenError(ValueError):
@@ -69,17 +66,6 @@ class NoActiveKeyError(KeyError):
 
 
 @dataclass(frozen=True)
-class Rotation:
-    """What a rotation changed, handed to the audit hook inside the rotation's transaction."""
-
-    alg: str
-    kid: str  # now active
-    previous: str | None  # now retiring
-    next: str  # published, signs at the next rotation
-    retired: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class _Published:
     material: KeyMaterial
     state: str
@@ -94,18 +80,6 @@ class _Snapshot:
     retired: frozenset[str]
     jwks: tuple[dict[str, Any], ...]
     jwks_json: bytes  # the JWKS document, serialised once per snapshot
-
-
-def _row(key: NewKey, now: datetime, state: KeyState) -> SigningKey:
-    return SigningKey(
-        kid=key.kid,
-        alg=key.alg,
-        state=state,
-        private_sealed=key.private_sealed,
-        public_jwk=key.public_jwk,
-        created_at=now,
-        activated_at=now if state == KeyState.ACTIVE else None,
-    )
 
 
 class KeyRing:
@@ -128,6 +102,7 @@ class KeyRing:
         self._materials: dict[str, KeyMaterial] = {}
         self._rejected: set[str] = set()
         self._last_forced = float("-inf")
+        self._lifecycle = KeyLifecycle(kek, session_factory, max_token_ttl=max_token_ttl)
 
     # -- signing and verifying ----------------------------------------------------------
     def sign(self, claims: dict[str, Any], *, alg: str, typ: str | None = None) -> str:
@@ -193,173 +168,38 @@ class KeyRing:
         """`jwks()` as compact JSON, built once per reload (the JWKS endpoint serves it)."""
         return self._fresh().jwks_json
 
-    # -- managing keys (each in its own transaction) -------------------------------------
+    # -- managing keys (idp/keys/lifecycle.py), then reloading ---------------------------
     def ensure_keys(self, algs: Iterable[str] = DEFAULT_ALGS) -> None:
-        """Make sure each of `algs` has an active key and a next one (published before it
-        signs, so RPs that cache the JWKS already hold it when it becomes active). Safe
-        to race: partial unique indexes let one process win; the others find its keys."""
-        algs = tuple(algs)
-        for alg in algs:
-            if alg not in SUPPORTED_ALGS:
-                raise ValueError(f"unsupported signing algorithm {alg!r}")
-        for _attempt in range(_ATTEMPTS):
-            with self._factory() as session:
-                have = {
-                    (row.alg, row.state)
-                    for row in session.execute(
-                        select(SigningKey.alg, SigningKey.state).where(
-                            SigningKey.state.in_((KeyState.ACTIVE, KeyState.NEXT))
-                        )
-                    )
-                }
-            missing = [
-                (alg, state)
-                for alg in algs
-                for state in (KeyState.ACTIVE, KeyState.NEXT)
-                if (alg, state) not in have
-            ]
-            if not missing:
-                break
-            # slow for RSA: made outside the transaction
-            new_keys = [(generate(alg, self._kek), state) for alg, state in missing]
-            try:
-                with self._factory() as session, session.begin():
-                    now = utcnow()
-                    session.add_all(_row(key, now, state) for key, state in new_keys)
-                for key, state in new_keys:
-                    log.info("created signing key %s (%s, %s)", key.kid, key.alg, state)
-                break
-            except IntegrityError:
-                continue  # another process made one first; look again
+        """Make sure each of `algs` has an active key and a next one."""
+        self._lifecycle.ensure(algs)
         self._reload(force=True)
 
     def rotate(
         self, alg: str, *, audit: Callable[[Session, Rotation], object] | None = None
     ) -> str:
-        """The `next` key of `alg` becomes active (a fresh key if there is none), the
-        active one becomes retiring (still published and verifying), a new `next` key is
-        published, and retiring keys older than the longest token lifetime retire.
-        `audit(session, rotation)` runs in the same transaction. Returns the new kid."""
-        if alg not in SUPPORTED_ALGS:
-            raise ValueError(f"unsupported signing algorithm {alg!r}")
-        # Made outside the transaction (RSA is slow); `spare` is used only if no next key
-        # was published, e.g. on a database from before next keys existed.
-        successor, spare = generate(alg, self._kek), generate(alg, self._kek)
-        attempts = _ATTEMPTS
-        while True:
-            try:
-                rotation = self._rotate_once(alg, successor, spare, audit)
-                break
-            except IntegrityError:
-                attempts -= 1
-                if not attempts:
-                    raise
-                # a concurrent rotation moved first: this one goes on from its result
-                successor, spare = generate(alg, self._kek), generate(alg, self._kek)
-        log.info("rotated %s signing key: %s -> %s", alg, rotation.previous, rotation.kid)
+        """Activate `alg`'s next key (see `KeyLifecycle.rotate`); returns the new kid."""
+        rotation = self._lifecycle.rotate(alg, audit)
         self._reload(force=True)
         return rotation.kid
-
-    def _rotate_once(
-        self,
-        alg: str,
-        successor: NewKey,
-        spare: NewKey,
-        audit: Callable[[Session, Rotation], object] | None,
-    ) -> Rotation:
-        with self._factory() as session, session.begin():
-            now = utcnow()
-            current = {
-                key.state: key
-                for key in session.scalars(
-                    select(SigningKey)
-                    .where(
-                        SigningKey.alg == alg,
-                        SigningKey.state.in_((KeyState.ACTIVE, KeyState.NEXT)),
-                    )
-                    .with_for_update()
-                )
-            }
-            previous, waiting = current.get(KeyState.ACTIVE), current.get(KeyState.NEXT)
-            if previous is not None:
-                previous.state, previous.retiring_at = KeyState.RETIRING, now
-                session.flush()  # free the one active place before taking it
-            if waiting is not None:
-                waiting.state, waiting.activated_at = KeyState.ACTIVE, now
-                session.flush()  # free the one next place before taking it
-                new_kid = waiting.kid
-            else:
-                session.add(_row(spare, now, KeyState.ACTIVE))
-                new_kid = spare.kid
-            session.add(_row(successor, now, KeyState.NEXT))
-            retired = self._retire_expired_in(session, now)
-            rotation = Rotation(
-                alg, new_kid, previous.kid if previous else None, successor.kid, retired
-            )
-            if audit is not None:
-                audit(session, rotation)
-        return rotation
 
     def retire(
         self, kid: str, *, audit: Callable[[Session, SigningKey], object] | None = None
     ) -> SigningKey:
         """Retire a next or retiring key now, e.g. one thought compromised: its tokens stop
-        verifying at once and it leaves the JWKS. An active key must be rotated out first.
-        Raises KeyError for an unknown kid and ValueError for an active or retired one."""
-        with self._factory() as session, session.begin():
-            key = session.get(SigningKey, kid, with_for_update=True)
-            if key is None:
-                raise KeyError(kid)
-            if key.state == KeyState.ACTIVE:
-                raise ValueError(f"{kid} is active: run `idp keys rotate --alg {key.alg}` first")
-            if key.state == KeyState.RETIRED:
-                raise ValueError(f"{kid} is already retired")
-            key.state, key.retired_at = KeyState.RETIRED, utcnow()
-            if audit is not None:
-                audit(session, key)
-            session.flush()
-            session.expunge(key)
-        log.info("retired signing key %s by hand", kid)
+        verifying at once and it leaves the JWKS. An active key must be rotated out first."""
+        key = self._lifecycle.retire(kid, audit)
         self._reload(force=True)
         return key
 
     def retire_expired(self) -> list[str]:
         """Retire the retiring keys that no unexpired token can carry any more."""
-        with self._factory() as session, session.begin():
-            retired = self._retire_expired_in(session, utcnow())
-        if retired:
-            log.info("retired signing keys %s", ", ".join(retired))
+        retired = self._lifecycle.retire_expired()
         self._reload(force=True)
         return list(retired)
 
     def list_keys(self) -> list[dict[str, Any]]:
         """Every key with its state and dates (ISO 8601), oldest first."""
-        columns = (
-            SigningKey.kid,
-            SigningKey.alg,
-            SigningKey.state,
-            SigningKey.created_at,
-            SigningKey.activated_at,
-            SigningKey.retiring_at,
-            SigningKey.retired_at,
-        )
-        with self._factory() as session:
-            rows = session.execute(
-                select(*columns).order_by(SigningKey.created_at, SigningKey.kid)
-            ).all()
-        return [{name: _iso(value) for name, value in row._asdict().items()} for row in rows]
-
-    # -- in the database -----------------------------------------------------------
-    def _retire_expired_in(self, session: Session, now: datetime) -> tuple[str, ...]:
-        cutoff = now - timedelta(seconds=self._max_token_ttl)
-        expired = session.scalars(
-            select(SigningKey).where(
-                SigningKey.state == KeyState.RETIRING, SigningKey.retiring_at < cutoff
-            )
-        ).all()
-        for key in expired:
-            key.state, key.retired_at = KeyState.RETIRED, now
-        return tuple(key.kid for key in expired)
+        return self._lifecycle.list_keys()
 
     # -- the in-memory snapshot ---------------------------------------------------------
     def _fresh(self) -> _Snapshot:
@@ -495,10 +335,6 @@ class KeyRing:
             jwks=jwks,
             jwks_json=json.dumps({"keys": jwks}, separators=(",", ":")).encode(),
         )
-
-
-def _iso(value: object) -> object:
-    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
 
 
 def _same_type(found: object, wanted: str) -> bool:
