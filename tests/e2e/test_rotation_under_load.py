@@ -33,10 +33,10 @@ from tests.bench.rotation import (
     ALGS,
     PROVIDER_RELOAD,
     Target,
-    Validator,
     register_rp_clients,
     run_rotation,
 )
+from tests.bench.strict_rp import Validator
 from tests.e2e.conftest import IDP, REPO, _environment, _idp, _stop, _wait_healthy
 from tests.servers import free_port, wait_for_port
 
