@@ -175,6 +175,11 @@ class Rotator(threading.Thread):
 
     def run(self) -> None:
         started = due = time.monotonic()
+        # The next keys there already are were published when they were made (at set-up,
+        # say): the first rotation of each algorithm keeps R from that moment too.
+        for key in cli(self.env, "keys", "list", urgent=True)["keys"]:
+            if key["state"] == "next":
+                self.ended[key["alg"]] = started - (time.time() - _epoch(key["created_at"]))
         for turn in itertools.count():
             alg = ALGS[turn % len(ALGS)]
             due = max(due, self.ended.get(alg, float("-inf")) + self.interval)
