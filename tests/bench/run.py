@@ -24,7 +24,6 @@ as total / cores and per server CPU-second.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
 import platform
@@ -45,6 +44,7 @@ from tests.bench.servers import (
     ServerError,
     Trivial,
 )
+from tests.bench.signing import bench_signing, signing_summary
 
 
 def _env_int(name: str, default: int) -> int:
@@ -67,8 +67,6 @@ SCENARIOS = ["discovery", "jwks", "client_credentials", "introspection", "userin
              "refresh", "refresh_sm2", "signing", "signin", "rotation"]  # fmt: skip
 # refresh_sm2: the refresh scenario for a client whose ID and access tokens are SM2SM3;
 # signing: the key ring alone, one thread (one core), SM2SM3 against ES256.
-SIGNING_ALGS = ("ES256", "SM2SM3", "RS256", "EdDSA")
-SM2_SIGNING_FLOOR_PER_CORE = 2000  # issue 5: signatures/s from the signing layer alone
 # rotation: `idp keys rotate` of each algorithm under the refresh load, strict RPs
 # validating alongside (tests/bench/rotation.py); last, as it rotates every signing key.
 ROTATION_SECONDS = _env_float("BENCH_ROTATION_SECONDS", max(20, 2 * SECONDS))
@@ -136,6 +134,40 @@ def fixed(name: str, method: str, path: str, **options: Any) -> dict[str, Any]:
     return {"name": name, "kind": "fixed", "method": method, "path": path, **options}
 
 
+def _protocol_specs(auth: str, access_token: str) -> dict[str, dict[str, Any]]:
+    """The same requests for the provider and its baselines: discovery, JWKS, a client
+    credentials grant, and introspection and userinfo of `access_token`."""
+    return {
+        "discovery": fixed(
+            "discovery", "GET", "/.well-known/openid-configuration", expect='"issuer"'
+        ),
+        "jwks": fixed("jwks", "GET", "/.well-known/jwks.json", expect='"keys"'),
+        "client_credentials": fixed(
+            "client_credentials",
+            "POST",
+            "/token",
+            form={"grant_type": "client_credentials", "scope": "api"},
+            headers={"Authorization": auth},
+            expect='"access_token"',
+        ),
+        "introspection": fixed(
+            "introspection",
+            "POST",
+            "/introspect",
+            form={"token": access_token, "token_type_hint": "access_token"},
+            headers={"Authorization": auth},
+            expect='"active": true',
+        ),
+        "userinfo": fixed(
+            "userinfo",
+            "GET",
+            "/userinfo",
+            headers={"Authorization": f"Bearer {access_token}"},
+            expect='"sub"',
+        ),
+    }
+
+
 # -- the provider -----------------------------------------------------------------------
 async def _sign_ins(port: int, spec: dict[str, Any], count: int) -> list[dict[str, Any]]:
     http = RequestBuilder(HOST, port)
@@ -187,33 +219,7 @@ def bench_idp(results: list[dict[str, Any]], wanted: list[str]) -> None:
             scope = "openid profile phone offline_access"
             sm2_tokens = asyncio.run(_sign_ins(idp.port, {**sm2_signin, "scope": scope}, chains))
         specs = {
-            "discovery": fixed(
-                "discovery", "GET", "/.well-known/openid-configuration", expect='"issuer"'
-            ),
-            "jwks": fixed("jwks", "GET", "/.well-known/jwks.json", expect='"keys"'),
-            "client_credentials": fixed(
-                "client_credentials",
-                "POST",
-                "/token",
-                form={"grant_type": "client_credentials", "scope": "api"},
-                headers={"Authorization": service_auth},
-                expect='"access_token"',
-            ),
-            "introspection": fixed(
-                "introspection",
-                "POST",
-                "/introspect",
-                form={"token": access_token, "token_type_hint": "access_token"},
-                headers={"Authorization": service_auth},
-                expect='"active": true',
-            ),
-            "userinfo": fixed(
-                "userinfo",
-                "GET",
-                "/userinfo",
-                headers={"Authorization": f"Bearer {access_token}"},
-                expect='"sub"',
-            ),
+            **_protocol_specs(service_auth, access_token),
             "refresh": {
                 "name": "refresh",
                 "kind": "refresh",
@@ -277,33 +283,7 @@ def bench_baseline(results: list[dict[str, Any]], wanted: list[str]) -> None:
         with urllib.request.urlopen(request, timeout=10) as response:
             access_token = json.loads(response.read())["access_token"]
         specs = {
-            "discovery": fixed(
-                "discovery", "GET", "/.well-known/openid-configuration", expect='"issuer"'
-            ),
-            "jwks": fixed("jwks", "GET", "/.well-known/jwks.json", expect='"keys"'),
-            "client_credentials": fixed(
-                "client_credentials",
-                "POST",
-                "/token",
-                form={"grant_type": "client_credentials", "scope": "api"},
-                headers={"Authorization": auth},
-                expect='"access_token"',
-            ),
-            "introspection": fixed(
-                "introspection",
-                "POST",
-                "/introspect",
-                form={"token": access_token},
-                headers={"Authorization": auth},
-                expect='"active": true',
-            ),
-            "userinfo": fixed(
-                "userinfo",
-                "GET",
-                "/userinfo",
-                headers={"Authorization": f"Bearer {access_token}"},
-                expect='"sub"',
-            ),
+            **_protocol_specs(auth, access_token),
             "refresh": fixed(
                 "refresh",
                 "POST",
@@ -409,58 +389,6 @@ def generator_ceiling(results: list[dict[str, Any]]) -> dict[str, Any]:
         server.stop()
 
 
-# -- the signing layer alone ------------------------------------------------------------
-def bench_signing(results: list[dict[str, Any]], wanted: list[str]) -> None:
-    """KeyRing.sign and .verify of an ID-token-sized payload, one thread, per algorithm."""
-    if "signing" not in wanted:
-        return
-    import tempfile
-    from pathlib import Path
-
-    from sqlalchemy.orm import sessionmaker
-
-    from idp.crypto import sm2
-    from idp.db import make_engine
-    from idp.keys import KeyRing
-    from migrations import runner
-
-    with tempfile.TemporaryDirectory(prefix="idpb-keys-") as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'keys.db'}")
-        runner.upgrade(engine)
-        ring = KeyRing(os.urandom(16), sessionmaker(engine), max_token_ttl=600)
-        ring.ensure_keys(SIGNING_ALGS)
-        claims = {
-            "iss": "http://127.0.0.1:8000", "sub": "x" * 43, "aud": "y" * 22,
-            "iat": 1_800_000_000, "exp": 1_800_000_600, "auth_time": 1_800_000_000,
-            "acr": "urn:cn:gov:idp:loa:2", "amr": ["pwd"], "sid": "z" * 22, "nonce": "n" * 22,
-        }  # fmt: skip
-        for alg in SIGNING_ALGS:
-            for op in ("sign", "verify"):
-                token = ring.sign(claims, alg=alg)
-                call = (
-                    functools.partial(ring.sign, claims, alg=alg)
-                    if op == "sign"
-                    else functools.partial(ring.verify, token, algs=(alg,))
-                )
-                count, started = 0, time.perf_counter()
-                while (elapsed := time.perf_counter() - started) < min(SECONDS, 2.0):
-                    for _ in range(50):
-                        call()
-                    count += 50
-                line = {
-                    "server": "signing-layer",
-                    "scenario": "signing",
-                    "alg": alg,
-                    "op": op,
-                    "backend": sm2.default_backend().name if alg == "SM2SM3" else "cryptography",
-                    "threads": 1,
-                    "rate": round(count / elapsed, 1),
-                }
-                emit(line)
-                results.append(line)
-        engine.dispose()
-
-
 # -- the summary ------------------------------------------------------------------------
 def summarise(
     results: list[dict[str, Any]], ceiling: dict[str, Any], node_skipped: str | None
@@ -534,20 +462,9 @@ def _gm_summary(results: list[dict[str, Any]], scenarios: dict[str, Any]) -> Non
         ratio = scenarios["refresh"]["best_rate"] / max(scenarios["refresh_sm2"]["best_rate"], 1)
         scenarios["refresh_sm2"]["es256_over_sm2sm3"] = round(ratio, 3)
         scenarios["refresh_sm2"]["within_2x_of_es256"] = ratio <= 2
-    signing = {(r["alg"], r["op"]): r for r in results if r.get("server") == "signing-layer"}
+    signing = signing_summary(results)
     if signing:
-        entry: dict[str, Any] = {
-            f"{alg}_{op}_per_core": r["rate"] for (alg, op), r in sorted(signing.items())
-        }
-        sm2_sign = signing.get(("SM2SM3", "sign"))
-        if sm2_sign:
-            entry["sm2_backend"] = sm2_sign["backend"]
-            entry["sm2_floor_per_core"] = SM2_SIGNING_FLOOR_PER_CORE
-            entry["sm2_meets_floor"] = sm2_sign["rate"] >= SM2_SIGNING_FLOOR_PER_CORE
-            es256 = signing.get(("ES256", "sign"))
-            if es256:
-                entry["es256_over_sm2sm3_sign"] = round(es256["rate"] / sm2_sign["rate"], 2)
-        scenarios["signing"] = entry
+        scenarios["signing"] = signing
 
 
 def main() -> int:
@@ -573,7 +490,8 @@ def main() -> int:
     )
     results: list[dict[str, Any]] = []
     ceiling = generator_ceiling(results)
-    bench_signing(results, wanted)
+    if "signing" in wanted:
+        bench_signing(results, SECONDS, emit)
     bench_idp(results, wanted)
     bench_baseline(results, wanted)
     node_skipped = bench_node(results, wanted)
