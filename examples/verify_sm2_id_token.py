@@ -33,7 +33,7 @@ import time
 import urllib.request
 from typing import Any
 
-from gmssl import sm2
+from gmssl import func, sm2, sm3
 
 SIGNER_ID = b"1234567812345678"  # gmssl's _sm3_z hard-codes this ID
 CURVE = sm2.default_ecc_table  # the GB/T 32918.5 recommended curve
@@ -71,6 +71,13 @@ def verify_sm2sm3(jwk: dict[str, Any], signing_input: bytes, signature: bytes) -
     return bool(verifier.verify_with_sm3(signature.hex(), signing_input))
 
 
+def sm3_at_hash(access_token: str) -> str:
+    """The `at_hash` of an SM2SM3 ID token: the left half of SM3(access token), base64url
+    (OIDC Core 3.1.3.6, with the hash of the token's algorithm)."""
+    digest = bytes.fromhex(sm3.sm3_hash(func.bytes_to_list(access_token.encode("ascii"))))
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
+
+
 def verify_id_token(
     token: str,
     jwks: dict[str, Any],
@@ -78,10 +85,12 @@ def verify_id_token(
     issuer: str,
     client_id: str,
     nonce: str | None = None,
+    access_token: str | None = None,
     leeway: int = 60,
 ) -> dict[str, Any]:
     """The claims of `token` if it is an SM2SM3 ID token from `issuer` for `client_id`
-    (and, when given, carrying the `nonce` the RP sent with its authorization request)."""
+    (and, when given, carrying the `nonce` the RP sent with its authorization request and
+    the `at_hash` of the access token that came with it)."""
     try:
         header_b64, payload_b64, signature_b64 = token.split(".")
         header = json.loads(b64url_decode(header_b64))
@@ -108,6 +117,8 @@ def verify_id_token(
         raise Refused("issued in the future")
     if nonce is not None and claims.get("nonce") != nonce:
         raise Refused("wrong nonce")
+    if access_token is not None and claims.get("at_hash") != sm3_at_hash(access_token):
+        raise Refused("at_hash does not match the access token")
     return dict(claims)
 
 

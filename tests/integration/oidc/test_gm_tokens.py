@@ -8,9 +8,8 @@ import base64
 import json
 
 import pytest
-from gmssl import func, sm3
 
-from examples.verify_sm2_id_token import Refused, verify_id_token, verify_sm2sm3
+from examples.verify_sm2_id_token import Refused, sm3_at_hash, verify_id_token, verify_sm2sm3
 from tests.integration.oidc.conftest import redeem
 
 SCOPE = "openid profile phone offline_access"
@@ -46,12 +45,6 @@ def gmssl_verifies(app, token: str) -> bool:
     return verify_sm2sm3(key, signing_input.encode(), raw)
 
 
-def sm3_half_hash(value: str) -> str:
-    """at_hash for SM2SM3, from gmssl's SM3 (independent of the provider's)."""
-    digest = bytes.fromhex(sm3.sm3_hash(func.bytes_to_list(value.encode())))
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
-
-
 def test_discovery_advertises_sm2sm3_and_the_signer_id(app, gm_rp):
     doc = app.test_client().get("/.well-known/openid-configuration").json
     assert "SM2SM3" in doc["id_token_signing_alg_values_supported"]
@@ -75,7 +68,7 @@ def test_an_sm2sm3_client_gets_tokens_its_rp_verifies_with_gmssl(app, browser, g
         tokens["id_token"], jwks(app), issuer=issuer, client_id=gm_rp.client_id, nonce="n-456"
     )
     assert segments(tokens["id_token"])[0]["alg"] == "SM2SM3"
-    assert claims["at_hash"] == sm3_half_hash(tokens["access_token"])
+    assert claims["at_hash"] == sm3_at_hash(tokens["access_token"])
     assert claims["acr"] == "urn:cn:gov:idp:loa:2" and claims["sid"]
     # ...and our own verifier agrees
     keys = app.extensions["idp.keys"]
@@ -156,6 +149,15 @@ def test_a_tampered_sm2sm3_token_is_refused_by_the_provider_and_by_gmssl(app, br
     issuer = app.extensions["idp.settings"].issuer
     with pytest.raises(Refused, match="bad signature"):
         verify_id_token(flipped, jwks(app), issuer=issuer, client_id=gm_rp.client_id)
+    # an ID token presented with another access token than the one it came with
+    with pytest.raises(Refused, match="at_hash"):
+        verify_id_token(
+            tokens["id_token"],
+            jwks(app),
+            issuer=issuer,
+            client_id=gm_rp.client_id,
+            access_token=forged,
+        )
 
 
 def test_clients_without_a_signed_userinfo_still_get_json(app, browser, register):
