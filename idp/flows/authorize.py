@@ -286,8 +286,9 @@ def _reasons_to_sign_in(
         return ["no_session"]
     params = record["params"]
     # Signed in during this very request: sent to the sign-in page, and back with a new
-    # session (every sign-in makes one).
-    fresh = record["state"] == State.signing_in and sso.id != record.get("stale_sso")
+    # session (every sign-in makes one). It stays fresh on later steps (a consent page
+    # shown again), so those never send the person to sign in a second time.
+    fresh = "stale_sso" in record and sso.id != record["stale_sso"]
     reasons = []
     if "login" in params.get("prompt", "").split() and not fresh:
         reasons.append("prompt_login")

@@ -3,10 +3,12 @@ consent page, and RP-initiated logout (/end_session). The logic lives in the flo
 
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from idp.accounts.sessions import SsoSession
 from idp.flows import authorize, end_session
 from idp.web.security import end_sso_cookie
 
@@ -61,6 +63,21 @@ def start() -> Response | tuple[str, int]:
 @bp.get("/authorize/resume/<flow_id>")
 def resume(flow_id: str) -> Response | tuple[str, int]:
     return _render(authorize.resume(flow_id, g.sso))
+
+
+def continue_after_sign_in(next_url: str, sso: SsoSession) -> Response | None:
+    """For POST /login: when `next_url` resumes an authorization request that needs
+    nothing more from the person, send the browser straight back to the RP with the
+    code (one redirect fewer). None otherwise: the browser then follows `next_url`, and
+    the resume step shows the page the person still has to see, as it would have."""
+    try:
+        endpoint, args = current_app.url_map.bind("").match(next_url.split("?")[0], "GET")
+    except HTTPException:
+        return None
+    if endpoint != "authorize.resume":
+        return None
+    outcome = authorize.resume(args["flow_id"], sso)
+    return redirect(outcome.location, 303) if isinstance(outcome, authorize.SendTo) else None
 
 
 @bp.post("/authorize/act-for/<flow_id>")

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from idp import context
 from idp.db import db
 from idp.flows import login, logout
+from idp.web.authorize import continue_after_sign_in
 from idp.web.security import end_sso_cookie, safe_next, start_sso_cookie
 from realname import agreements
 
@@ -69,13 +70,16 @@ def login_submit() -> Response | tuple[str, int, dict[str, str]]:
         session["login_username"] = identifier
         return again
 
-    assert result.token is not None
+    assert result.token is not None and result.session is not None
     if g.sso is not None:  # signing in again in this browser replaces the old session
         logout.sign_out(g.sso, reason="replaced")
     start_sso_cookie(result.token)
     session.pop("csrf_token", None)  # a new CSRF secret for the signed-in session
     destination = next_url or url_for("account.overview")
-    if result.session and agreements.pending_for(db.session, result.session.person_id):
+    straight_back = continue_after_sign_in(destination, result.session)
+    if straight_back is not None:
+        return straight_back
+    if agreements.pending_for(db.session, result.session.person_id):
         return redirect(url_for("register.accept_agreement", next=destination), 303)
     return redirect(destination, 303)
 

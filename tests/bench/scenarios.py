@@ -8,8 +8,9 @@ A scenario is described by a plain dict (it crosses into the load processes):
 - `refresh`: each virtual user holds its own refresh-token chain and always sends the
   newest token (refresh tokens rotate; a reused one revokes the family).
 - `signin`: a full authorization-code sign-in from a fresh browser: GET /authorize with
-  PKCE -> GET /login (form, CSRF) -> POST /login -> GET /authorize/resume/... -> code ->
-  POST /token. One operation is one sign-in (five HTTP requests).
+  PKCE -> GET /login (form, CSRF) -> POST /login -> code (through GET
+  /authorize/resume/... when the provider still has a page to show) -> POST /token. One
+  operation is one sign-in (four HTTP requests, or five).
 """
 
 from __future__ import annotations
@@ -184,15 +185,16 @@ async def sign_in(
     }
     r = await conn.request(http.build("POST", "/login", form=form, cookies=cookies))
     cookies.update(r.cookies())
-    if r.status != 303 or not r.location.startswith("/authorize"):
-        return None, f"POST /login: HTTP {r.status} -> {r.location or r.body[:200]!r}", 3
-    r = await conn.request(http.build("GET", r.location, cookies=cookies))
+    requests = 3
+    if r.status == 303 and r.location.startswith("/authorize"):  # a step still to show
+        r = await conn.request(http.build("GET", r.location, cookies=cookies))
+        requests += 1
     redirect = r.location
     if r.status not in (302, 303) or not redirect.startswith(urlsplit(spec["redirect_uri"]).path):
-        return None, f"resume: HTTP {r.status} -> {redirect or r.body[:200]!r}", 4
+        return None, f"back to the RP: HTTP {r.status} -> {redirect or r.body[:200]!r}", requests
     params = _query(r.header(b"location") or "")
     if params.get("state") != state or "code" not in params:
-        return None, f"redirect without code/state: {params}", 4
+        return None, f"redirect without code/state: {params}", requests
     form = {
         "grant_type": "authorization_code",
         "code": params["code"],
@@ -202,11 +204,11 @@ async def sign_in(
     headers = {"Authorization": basic_auth(spec["client_id"], spec["client_secret"])}
     r = await conn.request(http.build("POST", "/token", form=form, headers=headers))
     if r.status != 200:
-        return None, f"POST /token: HTTP {r.status} {r.body[:200]!r}", 5
+        return None, f"POST /token: HTTP {r.status} {r.body[:200]!r}", requests + 1
     body = json.loads(r.body)
     if "id_token" not in body or "access_token" not in body:
-        return None, f"token response without id_token: {r.body[:200]!r}", 5
-    return body, None, 5
+        return None, f"token response without id_token: {r.body[:200]!r}", requests + 1
+    return body, None, requests + 1
 
 
 class _SignInUser(VirtualUser):
