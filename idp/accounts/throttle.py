@@ -43,9 +43,12 @@ class LoginThrottle:
 
     def check(self, account: str, address: str | None) -> None:
         """Raise TooManyAttemptsError if this account or address may not try now."""
-        if self.store.find("login-lock", account) is not None:
+        lock, failures = self.store.find_and_count(
+            "login-lock", account, "login-address", address or ""
+        )
+        if lock is not None:
             raise TooManyAttemptsError(self.store.ttl("login-lock", account))
-        if address and self.store.count("login-address", address) >= self.address_max:
+        if address and failures >= self.address_max:
             raise TooManyAttemptsError(self.store.ttl("login-address", address))
 
     def failed(self, account: str, address: str | None) -> bool:

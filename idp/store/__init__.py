@@ -131,6 +131,14 @@ class ArtifactStore:
             raws = self.client.mget([_key(kind, ident) for kind, ident in refs])
         return [_load(r) for r in raws]
 
+    def find_and_count(
+        self, kind: str, ident: str, counter_kind: str, counter_ident: str
+    ) -> tuple[dict[str, Any] | None, int]:
+        """An artifact and a counter (a lock and a failure count), in one round trip."""
+        with _redis_errors():
+            raw, counted = self.client.mget([_key(kind, ident), _key(counter_kind, counter_ident)])
+        return _load(raw), int(counted) if counted is not None else 0
+
     def find_linked(
         self, kind: str, ident: str, field: str, linked_kind: str
     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -188,11 +196,6 @@ class ArtifactStore:
     def incr(self, kind: str, ident: str, ttl: int) -> int:
         """Count one event; the window starts at the first event and lasts `ttl` seconds."""
         return int(self._run(_INCR_WITH_WINDOW, [_key(kind, ident)], [ttl]))
-
-    def count(self, kind: str, ident: str) -> int:
-        with _redis_errors():
-            raw = self.client.get(_key(kind, ident))
-        return int(raw) if raw is not None else 0
 
     def reset(self, kind: str, ident: str) -> None:
         self.destroy(kind, ident)
