@@ -74,7 +74,7 @@ class Settings:
         2, "IDP_PASSWORD_TIME_COST", "argon2id iterations", minimum=1
     )
     password_memory_kib: int = _setting(
-        19456, "IDP_PASSWORD_MEMORY_KIB", "argon2id memory", minimum=8192
+        19456, "IDP_PASSWORD_MEMORY_KIB", "argon2id memory", minimum=7168
     )
     password_parallelism: int = _setting(1, "IDP_PASSWORD_PARALLELISM", "argon2id lanes", minimum=1)
     session_idle_timeout: int = _setting(1800, "IDP_SESSION_IDLE_TIMEOUT", "seconds", minimum=60)

@@ -137,15 +137,22 @@ class Idp(Server):
     USERNAME = "bench"
     REDIRECT = "http://127.0.0.1:9/callback"  # never followed: the code is read off Location
 
-    def __init__(self) -> None:
+    def __init__(self, password_cost: tuple[int, int] | None = None) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="idpb-"))  # short: holds a unix socket
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.instance = self.tmp / "instance"
         self.log = self.tmp / "serve.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "FLASK_"))}
-        # default argon2id parameters (t=2, m=19456 KiB, p=1): sign-in figures are honest
         self.env.update(IDP_INSTANCE_DIR=str(self.instance), IDP_ISSUER=self.url)
+        # The provider's default argon2id parameters (t=2, m=19456 KiB, p=1) unless
+        # `password_cost` (time cost, memory KiB) names others; the bench user's hash is
+        # made with them, so no sign-in rehashes.
+        if password_cost is not None:
+            time_cost, memory_kib = password_cost
+            self.env.update(
+                IDP_PASSWORD_TIME_COST=str(time_cost), IDP_PASSWORD_MEMORY_KIB=str(memory_kib)
+            )
         self.clients: dict[str, dict[str, Any]] = {}
 
     def _idp(self, *args: str, stdin: str | None = None) -> str:
