@@ -65,12 +65,20 @@ def test_secrets_never_appear_in_repr(tmp_path):
         ({"IDP_DEFAULT_LOCALE": "fr"}, "IDP_DEFAULT_LOCALE"),
         ({"IDP_SESSION_IDLE_TIMEOUT": "90000"}, "IDP_SESSION_IDLE_TIMEOUT"),
         ({"IDP_CONFIG_FILE": "/nonexistent/idp.toml"}, "IDP_CONFIG_FILE"),
+        ({"IDP_PASSWORD_MEMORY_KIB": "7167"}, "IDP_PASSWORD_MEMORY_KIB"),
     ],
 )
 def test_bad_settings_name_themselves(tmp_path, env, named):
     with pytest.raises(ConfigError) as raised:
         load_settings({"instance_dir": str(tmp_path)}, environ=env)
     assert named in str(raised.value)
+
+
+def test_keycloaks_argon2id_setting_is_accepted(tmp_path):
+    """OWASP's smallest-memory argon2id setting, Keycloak's default (t=5, m=7 MiB)."""
+    env = {"IDP_PASSWORD_TIME_COST": "5", "IDP_PASSWORD_MEMORY_KIB": "7168"}
+    settings = load_settings({"instance_dir": str(tmp_path)}, environ=env)
+    assert (settings.password_time_cost, settings.password_memory_kib) == (5, 7168)
 
 
 def test_bad_toml_and_unknown_keys_are_named(tmp_path):
