@@ -13,11 +13,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 ## run: set up, migrate, seed demo data and serve the provider at http://127.0.0.1:8000
 ##      with the demo relying party at :8001 and the reference registries and SMS
-##      gateway (synthetic data) at :8101-8104
+##      gateway (synthetic data) at :8101-8104. `make run PORT=8100 RP_PORT=8002` moves
+##      the provider (its issuer follows unless IDP_ISSUER is set) and the demo RP.
 INSTANCE := $(or $(IDP_INSTANCE_DIR),instance)
+RP_PORT ?= 8001
+run: export IDP_ISSUER ?= http://127.0.0.1:$(PORT)
 run: venv
 	$(BIN)/idp db upgrade
-	$(BIN)/idp demo seed
+	$(BIN)/idp demo seed --rp-url http://127.0.0.1:$(RP_PORT)
 	$(BIN)/python -m connectors.serve_all --key-file $(INSTANCE)/secrets/connectors_key \
 	    --data $(INSTANCE)/registry.json & registries=$$!; \
 	$(BIN)/python examples/demo_rp.py & rp=$$!; \

@@ -232,11 +232,12 @@ def _seed_demo_rp(rp_url: str) -> str:
         if (
             existing is not None
             and target.exists()
+            and json.loads(target.read_text()).get("issuer") == settings.issuer
             and existing.redirect_uris == [redirect]
             and existing.scopes == DEMO_RP["scopes"]
         ):
             return "present"
-        if existing is not None:  # secret lost, or the RP moved: register it again
+        if existing is not None:  # secret lost, or the RP or provider moved: register again
             session.delete(existing)
             session.flush()
         new = create_client(

@@ -260,6 +260,23 @@ def test_demo_seed_is_idempotent(instance):
     assert check_password(instance, first["username"], first["password"])
 
 
+def test_demo_rp_follows_the_provider_when_its_address_changes(instance):
+    """`make run PORT=8100` moves the issuer; the demo RP must be told, not left at :8000."""
+    ok(idp(instance, "db", "upgrade"))
+    ok(idp(instance, "demo", "seed", IDP_ISSUER="http://127.0.0.1:8000"))
+    registration = instance / "demo_rp.json"
+    before = json.loads(registration.read_text())
+    ok(idp(instance, "demo", "seed", IDP_ISSUER="http://127.0.0.1:8000"))
+    assert json.loads(registration.read_text()) == before  # same address: left alone
+    moved = json.loads(
+        ok(idp(instance, "demo", "seed", "--json", IDP_ISSUER="http://127.0.0.1:8100"))
+    )
+    after = json.loads(registration.read_text())
+    assert moved["demo_rp"] == "created" and moved["login_url"] == "http://127.0.0.1:8100/login"
+    assert after["issuer"] == "http://127.0.0.1:8100"
+    assert after["client_secret"] != before["client_secret"]  # registered again
+
+
 # -- db and serve -----------------------------------------------------------------------------
 def test_serve_on_a_database_never_migrated_says_run_db_upgrade(instance):
     started = time.monotonic()
