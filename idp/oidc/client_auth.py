@@ -1,8 +1,12 @@
-"""private_key_jwt client authentication (RFC 7523 section 2.2, OIDC Core section 9).
+"""Client authentication methods the server registers in place of Authlib's.
 
-Authlib registers its assertion method as `client_assertion_jwt`; we register it under
-the standard name, accept only our issuer as audience, and remember every `jti` in Redis
-until the assertion expires so it cannot be replayed.
+client_secret_basic: a Basic header whose credentials are not text counts as no
+credentials, as one that is not base64 does, so the request ends in `invalid_client`.
+
+private_key_jwt (RFC 7523 section 2.2, OIDC Core section 9): Authlib registers its
+assertion method as `client_assertion_jwt`; we register it under the standard name, accept
+only our issuer as audience, and remember every `jti` in Redis until the assertion expires
+so it cannot be replayed.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import time
 from typing import Any
 
 import requests
-from authlib.oauth2.rfc6749 import InvalidClientError
+from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Request
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -25,6 +31,16 @@ log = logging.getLogger(__name__)
 
 MAX_ASSERTION_LIFETIME = 600
 MAX_JWKS_BYTES = 64 * 1024
+
+
+def client_secret_basic(query_client: Any, request: OAuth2Request) -> Any:
+    """Authlib's method, but a header it cannot decode (non-ASCII base64, or credentials
+    that are not UTF-8) is no credentials rather than an exception (a 500 page)."""
+    try:
+        extract_basic_authorization(request.headers)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    return authenticate_client_secret_basic(query_client, request)
 
 
 class PrivateKeyJwt(JWTBearerClientAssertion):

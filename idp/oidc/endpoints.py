@@ -4,10 +4,12 @@ introspection, revocation. Errors are OAuth JSON (RFC 6749 5.2, RFC 6750 3)."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from authlib.oauth2.rfc6749 import InsecureTransportError, InvalidRequestError
 from flask import Blueprint, Response, current_app, request
 
 from idp import context
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 bp = Blueprint("oidc", __name__)
 
 JSON_TYPE = "application/json"
+log = logging.getLogger(__name__)
 
 
 def discovery_document(issuer: str) -> dict[str, Any]:
@@ -154,6 +157,19 @@ def introspect() -> Response:
 @bp.post("/revoke")
 def revoke() -> Response:
     return oidc().server.create_endpoint_response("revocation")
+
+
+@bp.errorhandler(InsecureTransportError)
+def insecure_transport(error: InsecureTransportError) -> Response:
+    """Plain http to a host that is not loopback: Authlib refuses it while building its
+    request, before its own error handling, so it is answered here as an invalid request
+    (insecure_transport is not an RFC 6749 error code)."""
+    # Behind a TLS proxy that does not send X-Forwarded-Proto (or IDP_TRUSTED_PROXIES is
+    # 0) every RP would get this: say so in the log, once per request.
+    log.warning("plain http to %s refused: OAuth endpoints need https", request.host)
+    refusal = InvalidRequestError(description=error.description)
+    response: Response = oidc().server.handle_error_response(None, refusal)
+    return response
 
 
 def _bearer_error(status: int, error: str, description: str) -> Response:

@@ -15,17 +15,19 @@ The flow, top to bottom (`FastIntrospection.__call__`):
 3. `_FormRequest`: an Authlib request over that form and Flask's URL for it (`_url`);
    building it checks the transport as Authlib does for the Flask view.
 4. `IntrospectionEndpoint.create_endpoint_response`, handed the provider's parts instead
-   of finding them through a Flask app context: client authentication by Authlib's
-   registered methods (client_secret_basic, client_secret_post, none, with
-   `Client.check_client_secret`), then `find_token` (`TokenIssuer.check_access_token`, the
-   refresh-token store), `check_permission` and the claims. An OAuth error becomes
-   Authlib's error answer, as `AuthorizationServer.handle_error_response` makes it.
+   of finding them through a Flask app context: client authentication by the server's
+   registered methods (client_secret_basic of idp/oidc/client_auth.py, Authlib's
+   client_secret_post and none, with `Client.check_client_secret`), then `find_token`
+   (`TokenIssuer.check_access_token`, the refresh-token store), `check_permission` and
+   the claims. An OAuth error becomes Authlib's error answer, as
+   `AuthorizationServer.handle_error_response` makes it.
 5. `_encode`: the answer as `OidcServer.handle_response` and the after-request hooks would
    send it: the app's JSON provider, the same headers in the same order, no-store.
 
-Any other exception (Redis down, a Basic header Authlib cannot decode, an insecure
-transport) hands the request, body put back, to Flask, whose error pages answer it as
-they always did. Introspection writes nothing, so running it twice is harmless.
+Any other exception (Redis down, an insecure transport) hands the request, body put back,
+to Flask, and Flask's answer is the answer: an error page, or for an insecure transport
+the `invalid_request` of idp/oidc/endpoints.py. Introspection writes nothing, so running
+it twice is harmless.
 """
 
 from __future__ import annotations

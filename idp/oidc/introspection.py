@@ -2,7 +2,8 @@
 
 Access tokens are JWTs checked against signature, expiry and their grant; refresh tokens
 are looked up in Redis. Revoking a refresh token revokes its grant, and with it every
-access token issued from it.
+access token issued from it. `token_type_hint` only orders the search: any kind of token
+is found whatever the hint says.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _Revocation
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
 
@@ -67,7 +69,18 @@ def find_token(raw: str, hint: str | None, runtime: Oidc | None = None) -> Found
     return None
 
 
-class IntrospectionEndpoint(_Introspection):
+class HintOnly:
+    """RFC 7662 2.1, RFC 7009 2.1: a hint the server cannot use must not stop the search.
+    Authlib refuses a hint it does not know with unsupported_token_type (and a 401, which
+    means failed client authentication); here only a missing token is refused, and
+    `find_token` looks through every kind."""
+
+    def check_params(self, request: Any, client: Any) -> None:
+        if "token" not in request.form:
+            raise InvalidRequestError()
+
+
+class IntrospectionEndpoint(HintOnly, _Introspection):
     CLIENT_AUTH_METHODS = CLIENT_AUTH
 
     def __init__(self, server: Any = None, runtime: Oidc | None = None) -> None:
@@ -107,7 +120,7 @@ class IntrospectionEndpoint(_Introspection):
         return body
 
 
-class RevocationEndpoint(_Revocation):
+class RevocationEndpoint(HintOnly, _Revocation):
     CLIENT_AUTH_METHODS = CLIENT_AUTH
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:

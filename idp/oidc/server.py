@@ -19,7 +19,7 @@ from config import Settings
 from idp.accounts.services import Accounts
 from idp.keys import KeyRing
 from idp.oidc.artifacts import Artifacts
-from idp.oidc.client_auth import PrivateKeyJwt
+from idp.oidc.client_auth import PrivateKeyJwt, client_secret_basic
 from idp.oidc.clients import ClientRegistry
 from idp.oidc.grants.authorization_code import AuthorizationCodeGrant, OpenIDConnect
 from idp.oidc.grants.client_credentials import ClientCredentialsGrant
@@ -84,6 +84,7 @@ def init_app(
     )
     server = OidcServer(clients, settings.issuer)
     server.register_token_generator("default", tokens)
+    server.register_client_auth_method("client_secret_basic", client_secret_basic)
     server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(settings.issuer, store))
     server.register_grant(
         AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDConnect()]

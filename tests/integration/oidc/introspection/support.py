@@ -39,3 +39,4 @@ def ask(rp: RegisteredClient, token: str, **form: str) -> Request:
 
 
 NOT_ACTIVE = {"active": False}
+HTTPS_REQUIRED = {"error": "invalid_request", "error_description": "OAuth 2 MUST utilize https."}

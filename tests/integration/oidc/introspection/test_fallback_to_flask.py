@@ -15,6 +15,7 @@ from werkzeug.test import Client
 
 from idp.errors import StoreUnavailableError
 from tests.integration.oidc.introspection.support import (
+    HTTPS_REQUIRED,
     Request,
     ask,
 )
@@ -103,10 +104,12 @@ def test_cookies_and_languages_change_nothing(introspect, rp, tokens):
     assert answer.body is not None and answer.body["active"] is True and not answer.via_flask
 
 
-def test_an_insecure_transport_is_refused_as_before(introspect, rp, tokens):
-    """Authlib refuses a plain-http URL that is not loopback before anything else."""
+def test_an_insecure_transport_is_an_invalid_request(introspect, rp, tokens):
+    """Authlib refuses a plain-http URL that is not loopback before anything else; the
+    Flask view answers that as an OAuth error."""
     answer = introspect(ask(rp, tokens["access_token"]), base_url="http://idp.example.test/")
-    assert answer.via_flask and answer.status == 500
+    assert answer.via_flask and answer.status == 400
+    assert answer.body == HTTPS_REQUIRED
 
 
 def test_trusted_hosts_are_checked_as_flask_checks_them(app, introspect, rp, tokens, caplog):
@@ -156,4 +159,4 @@ class TestBehindATlsProxy:
         assert not answer.via_flask
         assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
         direct = introspect(ask(service, token), base_url="http://10.0.0.5/")
-        assert direct.via_flask and direct.status == 500  # plain http, not loopback
+        assert direct.via_flask and direct.body == HTTPS_REQUIRED  # plain http, not loopback
