@@ -5,6 +5,9 @@ sign-out (account centre, /logout, or an RP's end_session request)
     -> the session's grants revoked (refresh and access tokens die with them),
        except grants with offline_access, which outlive the browser session
     -> audit row person:session:ended
+    -> after the commit, every RP that got tokens in the session and registered a
+       backchannel_logout_uri is sent a Logout Token from a background worker
+       (idp/oidc/backchannel.py); the person does not wait for RPs
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from idp import context
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
 from idp.db import db
+from idp.oidc import backchannel
 from idp.oidc.runtime import oidc
 
 
@@ -20,6 +24,7 @@ def sign_out(sso: SsoSession, *, reason: str = "logout") -> bool:
     ended = context.sessions().end(sso.id)
     if ended is None:
         return False
+    to_tell = backchannel.recipients(sso.id)  # read before its grants are revoked
     revoked = oidc().artifacts.revoke_session_grants(sso.id)
     record_event(
         db.session,
@@ -30,6 +35,7 @@ def sign_out(sso: SsoSession, *, reason: str = "logout") -> bool:
         detail={"reason": reason, "grants_revoked": revoked},
     )
     db.session.commit()
+    backchannel.notify(to_tell)
     return True
 
 

@@ -70,6 +70,11 @@ class Artifacts:
     def revoke_grant(self, grant_id: str | None) -> bool:
         return bool(grant_id) and self.store.destroy("grant", grant_id or "")
 
+    def session_grants(self, sid: str) -> list[dict[str, Any]]:
+        """The live grants of an SSO session, offline_access ones included."""
+        ids = self.store.index_members("session-grants", sid)
+        return [data for data in self.store.find_many("grant", ids) if data]
+
     def revoke_session_grants(self, sid: str, keep_offline: bool = True) -> int:
         """At sign-out: end the grants of that session, except offline_access ones."""
         ids = self.store.index_members("session-grants", sid)

@@ -48,6 +48,8 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "userinfo_endpoint": f"{issuer}/userinfo",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "end_session_endpoint": f"{issuer}/end_session",
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "introspection_endpoint": f"{issuer}/introspect",
         "revocation_endpoint": f"{issuer}/revoke",
         "scopes_supported": SCOPES_SUPPORTED,
