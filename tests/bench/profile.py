@@ -85,8 +85,9 @@ def main() -> None:
                 "csrf_token": found.group(1),
                 "next": parse_qs(urlsplit(login).query)["next"][0],
             }
-            resume = browser.post("/login", data=form).headers["Location"]
-            back = browser.get(resume).headers["Location"]
+            back = browser.post("/login", data=form).headers["Location"]
+            if back.startswith("/authorize"):  # a page still to show
+                back = browser.get(back).headers["Location"]
             code = parse_qs(urlsplit(back).query)["code"][0]
             data = {
                 "grant_type": "authorization_code",
