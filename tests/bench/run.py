@@ -24,7 +24,6 @@ as total / cores and per server CPU-second.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
 import sys
@@ -33,35 +32,23 @@ from typing import Any
 
 from tests.bench import rotation
 from tests.bench.client import Connection, RequestBuilder, basic_auth
-from tests.bench.loadgen import run_load
-from tests.bench.scenarios import sign_in
-from tests.bench.servers import (
-    HOST,
-    Baseline,
-    Idp,
-    NodeOidcProvider,
-    Server,
-    ServerError,
-    Trivial,
+from tests.bench.measuring import (
+    BASELINE_SECONDS,
+    CONCURRENCY,
+    CORES,
+    MAX_REQUESTS,
+    PROCS,
+    SECONDS,
+    emit,
+    env_float,
+    measure,
+    protocol_specs,
+    say,
 )
+from tests.bench.references import bench_baseline, bench_node, generator_ceiling
+from tests.bench.scenarios import sign_in
+from tests.bench.servers import HOST, Idp, ServerError
 from tests.bench.signing import bench_signing, signing_summary
-
-
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
-def _env_float(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
-
-
-SECONDS = _env_float("BENCH_SECONDS", 5)
-BASELINE_SECONDS = _env_float("BENCH_BASELINE_SECONDS", 3)
-MAX_REQUESTS = _env_int("BENCH_MAX_REQUESTS", 200_000)
-CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32").split(",")]
-PROCS = _env_int("BENCH_CLIENT_PROCS", 2)
-WARMUP_SECONDS = min(0.5, SECONDS / 5)
-CORES = os.cpu_count() or 1
 
 SCENARIOS = ["discovery", "jwks", "client_credentials", "introspection", "userinfo",
              "refresh", "refresh_sm2", "signing", "signin", "signin_keycloak_cost",
@@ -74,7 +61,7 @@ KEYCLOAK_PASSWORD_COST = (5, 7168)
 # signing: the key ring alone, one thread (one core), SM2SM3 against ES256.
 # rotation: `idp keys rotate` of each algorithm under the refresh load, strict RPs
 # validating alongside (tests/bench/rotation.py); last, as it rotates every signing key.
-ROTATION_SECONDS = _env_float("BENCH_ROTATION_SECONDS", max(20, 2 * SECONDS))
+ROTATION_SECONDS = env_float("BENCH_ROTATION_SECONDS", max(20, 2 * SECONDS))
 # node oidc-provider 9.13 per core on this machine kind (the issue's figures); the
 # floor is half of each. Sign-ins: Keycloak budgets 15/s per vCPU, our floor is twice.
 TARGET_PER_CORE = {
@@ -88,92 +75,6 @@ FLOOR_PER_CORE = {k: v / 2 for k, v in TARGET_PER_CORE.items()} | {
     "signin": 30,
     "signin_keycloak_cost": 30,
 }
-
-
-def emit(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj, ensure_ascii=False), flush=True)
-
-
-def say(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-# -- measuring --------------------------------------------------------------------------
-def measure(
-    server: Server,
-    spec: dict[str, Any],
-    seconds: float,
-    results: list[dict[str, Any]],
-    *,
-    concurrency: list[int] = CONCURRENCY,
-) -> None:
-    """Warm up, then run `spec` at each concurrency; print and keep one line each."""
-    spec = {"host": HOST, "port": server.port, **spec}  # type: ignore[attr-defined]
-    warm = run_load(
-        spec, concurrency=8, seconds=WARMUP_SECONDS, max_requests=MAX_REQUESTS, procs=PROCS
-    )
-    _carry_state(spec, warm)
-    if warm["line"]["errors"]:
-        say(f"{server.name} {spec['name']} warm-up errors: {warm['samples']}")
-    for c in concurrency:
-        out = run_load(
-            spec,
-            concurrency=c,
-            seconds=seconds,
-            max_requests=MAX_REQUESTS,
-            procs=PROCS,
-            cpu_probe=server.cpu,
-        )
-        _carry_state(spec, out)
-        line = {"server": server.name, **out["line"]}
-        if out["samples"]:
-            line["error_samples"] = out["samples"][:3]
-        emit(line)
-        results.append(line)
-
-
-def _carry_state(spec: dict[str, Any], out: dict[str, Any]) -> None:
-    """Refresh tokens rotate: the next run continues each virtual user's chain."""
-    for index, token in out["state"].items():
-        spec["tokens"][index] = token
-
-
-def fixed(name: str, method: str, path: str, **options: Any) -> dict[str, Any]:
-    return {"name": name, "kind": "fixed", "method": method, "path": path, **options}
-
-
-def _protocol_specs(auth: str, access_token: str) -> dict[str, dict[str, Any]]:
-    """The same requests for the provider and its baselines: discovery, JWKS, a client
-    credentials grant, and introspection and userinfo of `access_token`."""
-    return {
-        "discovery": fixed(
-            "discovery", "GET", "/.well-known/openid-configuration", expect='"issuer"'
-        ),
-        "jwks": fixed("jwks", "GET", "/.well-known/jwks.json", expect='"keys"'),
-        "client_credentials": fixed(
-            "client_credentials",
-            "POST",
-            "/token",
-            form={"grant_type": "client_credentials", "scope": "api"},
-            headers={"Authorization": auth},
-            expect='"access_token"',
-        ),
-        "introspection": fixed(
-            "introspection",
-            "POST",
-            "/introspect",
-            form={"token": access_token, "token_type_hint": "access_token"},
-            headers={"Authorization": auth},
-            expect='"active": true',
-        ),
-        "userinfo": fixed(
-            "userinfo",
-            "GET",
-            "/userinfo",
-            headers={"Authorization": f"Bearer {access_token}"},
-            expect='"sub"',
-        ),
-    }
 
 
 # -- the provider -----------------------------------------------------------------------
@@ -232,7 +133,7 @@ def bench_idp(results: list[dict[str, Any]], wanted: list[str]) -> None:
             scope = "openid profile phone offline_access"
             sm2_tokens = asyncio.run(_sign_ins(idp.port, {**sm2_signin, "scope": scope}, chains))
         specs = {
-            **_protocol_specs(service_auth, access_token),
+            **protocol_specs(service_auth, access_token),
             "refresh": {
                 "name": "refresh",
                 "kind": "refresh",
@@ -284,140 +185,6 @@ def bench_signin_at_keycloak_cost(results: list[dict[str, Any]]) -> None:
         if problems:
             say("; ".join(problems))
         idp.cleanup()
-
-
-# -- the baselines ----------------------------------------------------------------------
-def bench_baseline(results: list[dict[str, Any]], wanted: list[str]) -> None:
-    import urllib.request
-
-    from tests.bench import baseline_app as app
-
-    server = Baseline()
-    try:
-        server.start()
-        say(f"baseline (minimal Flask, same granian settings) ready at {server.url}")
-        emit(
-            {
-                "note": "baseline-flask: tests/bench/baseline_app.py under granian with `idp "
-                "serve --workers 2`'s settings; the same essential work without storage: "
-                "client_credentials = SHA-256 client secret check + one ES256 JWT; refresh = "
-                "that + an ES256 ID token; introspection/userinfo = one ES256 verification; "
-                "signin = one argon2id verification (t=2, m=19456 KiB, p=1) + one ES256 JWT"
-            }
-        )
-        auth = basic_auth(app.CLIENT_ID, app.CLIENT_SECRET)
-        request = urllib.request.Request(
-            f"{server.url}/token",
-            data=b"grant_type=client_credentials&scope=api",
-            headers={"Authorization": auth},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            access_token = json.loads(response.read())["access_token"]
-        specs = {
-            **_protocol_specs(auth, access_token),
-            "refresh": fixed(
-                "refresh",
-                "POST",
-                "/token",
-                form={"grant_type": "refresh_token", "refresh_token": "x" * 43},
-                headers={"Authorization": auth},
-                expect='"id_token"',
-            ),
-            # the floor of a sign-in: one argon2id verification and one ES256 signature
-            "signin": fixed(
-                "signin", "POST", "/login", form={"password": app.PASSWORD}, expect='"id_token"'
-            ),
-        }
-        for name in wanted:
-            if name in specs:
-                measure(server, specs[name], BASELINE_SECONDS, results)
-    finally:
-        server.stop()
-        server.cleanup()
-
-
-def bench_node(results: list[dict[str, Any]], wanted: list[str]) -> str | None:
-    """node oidc-provider: client credentials, discovery and JWKS. None, or why skipped."""
-    reason = NodeOidcProvider.unavailable()
-    if reason:
-        return reason
-    server = NodeOidcProvider()
-    try:
-        server.install()
-        server.start()
-    except (ServerError, OSError, TimeoutError) as exc:
-        server.stop()
-        return f"could not install or start it: {exc}"[:500]
-    say(f"node oidc-provider {server.version} (2 cluster workers) ready at {server.url}")
-    try:
-        auth = basic_auth(server.CLIENT_ID, server.CLIENT_SECRET)
-        specs = {
-            "discovery": fixed(
-                "discovery", "GET", "/.well-known/openid-configuration", expect='"issuer"'
-            ),
-            "jwks": fixed("jwks", "GET", "/jwks", expect='"keys"'),
-            "client_credentials": fixed(
-                "client_credentials",
-                "POST",
-                "/token",
-                form={"grant_type": "client_credentials", "scope": "api"},
-                headers={"Authorization": auth},
-                expect='"access_token"',
-            ),
-        }
-        for name in wanted:
-            if name in specs:
-                measure(server, specs[name], BASELINE_SECONDS, results)
-    finally:
-        server.stop()
-    emit({"note": "node oidc-provider", "version": server.version, "node": _node_version()})
-    return None
-
-
-def _node_version() -> str:
-    import subprocess
-
-    try:
-        return subprocess.run(
-            ["node", "--version"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-    except OSError:
-        return "?"
-
-
-def generator_ceiling(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """The generator against a server that does (almost) nothing."""
-    server = Trivial()
-    server.start()
-    try:
-        spec = {"host": HOST, "port": server.port, **fixed("trivial_get", "GET", "/")}
-        best: dict[str, Any] = {}
-        for procs in sorted({1, PROCS}):
-            out = run_load(
-                spec,
-                concurrency=32,
-                seconds=min(SECONDS, 2),
-                max_requests=MAX_REQUESTS,
-                procs=procs,
-                cpu_probe=server.cpu,
-            )
-            line = {"server": "trivial", "client_procs": procs, **out["line"]}
-            emit(line)
-            results.append(line)
-            if line["rate"] > best.get("rate", 0):
-                best = line
-        cpu_per_request = best["client_cpu_s"] / max(best["requests"], 1)
-        return {
-            "rate_vs_trivial_server": best["rate"],
-            "client_procs": best["client_procs"],
-            "client_cpu_us_per_request": round(cpu_per_request * 1e6, 1),
-            "ceiling_per_client_core": round(1 / cpu_per_request) if cpu_per_request else None,
-        }
-    finally:
-        server.stop()
 
 
 # -- the summary ------------------------------------------------------------------------
