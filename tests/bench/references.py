@@ -87,19 +87,11 @@ def bench_node(results: list[dict[str, Any]], wanted: list[str]) -> str | None:
     say(f"node oidc-provider {server.version} (2 cluster workers) ready at {server.url}")
     try:
         auth = basic_auth(server.CLIENT_ID, server.CLIENT_SECRET)
+        shared = protocol_specs(auth, access_token="")  # no introspection or userinfo here
         specs = {
-            "discovery": fixed(
-                "discovery", "GET", "/.well-known/openid-configuration", expect='"issuer"'
-            ),
-            "jwks": fixed("jwks", "GET", "/jwks", expect='"keys"'),
-            "client_credentials": fixed(
-                "client_credentials",
-                "POST",
-                "/token",
-                form={"grant_type": "client_credentials", "scope": "api"},
-                headers={"Authorization": auth},
-                expect='"access_token"',
-            ),
+            "discovery": shared["discovery"],
+            "jwks": fixed("jwks", "GET", "/jwks", expect='"keys"'),  # node's JWKS path
+            "client_credentials": shared["client_credentials"],
         }
         for name in wanted:
             if name in specs:
