@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlencode
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +19,7 @@ from idp import context
 from idp.accounts.models import Person
 from idp.db import db, utcnow
 from idp.web.account import _current_person
+from idp.web.org_words import error_text, list_of, role_label, scope_label
 from idp.web.security import login_required
 from realname import agreements
 from realname.agents import (
@@ -30,9 +30,7 @@ from realname.agents import (
     revoke_agent,
 )
 from realname.agreements import CURRENT, AgreementKind
-from realname.identifiers import RULE_MESSAGES
 from realname.legal_persons import (
-    ERROR_MESSAGES,
     LegalPersonError,
     approve_registration,
     pending_approvals,
@@ -40,10 +38,8 @@ from realname.legal_persons import (
     reject_registration,
 )
 from realname.organizations import (
-    ADMIN,
     AGENT,
     AGENT_SCOPES,
-    LEGAL_REPRESENTATIVE,
     AgentAuthorisation,
     Membership,
     Organization,
@@ -56,53 +52,7 @@ DEFAULT_TERM = timedelta(days=365)  # the expiry date the form suggests
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
 
-# -- words --------------------------------------------------------------------------------
-def _zh() -> bool:
-    return str(get_locale() or "zh") == "zh"
-
-
-def _pick(pair: tuple[str, str]) -> str:
-    return pair[0] if _zh() else pair[1]
-
-
-def _sentence(pair: tuple[str, str]) -> str:
-    """A (zh, en) phrase of the services as a sentence on its own."""
-    text = _pick(pair)
-    if _zh():
-        return text if text.endswith(("。", "！", "？")) else text + "。"
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def error_text(error: LegalPersonError) -> str:
-    """A refusal in the person's language; after an outage, also that nothing changed."""
-    if error.code in RULE_MESSAGES:
-        return _("The credit code was refused: %(rule)s.", rule=_pick(RULE_MESSAGES[error.code]))
-    if error.code == "agent_not_found":
-        return _("No account was found for that mobile number, user name or ID number.")
-    if error.code == "expiry_date":
-        return _("Choose the date on which the authorisation ends.")
-    pair = ERROR_MESSAGES.get(error.code)
-    if pair is None:
-        return _("This could not be done. Please try again.")
-    if error.code in ("registry_unavailable", "registry_rejected"):
-        return _("%(reason)s Nothing has been changed.", reason=_sentence(pair))
-    return _sentence(pair)
-
-
-def role_label(role: str) -> str:
-    return {
-        LEGAL_REPRESENTATIVE: _("Legal representative"),
-        ADMIN: _("Administrator"),
-        AGENT: _("Agent"),
-    }.get(role, role)
-
-
-def scope_label(scope: str) -> str:
-    pair = AGENT_SCOPES.get(scope)
-    return _pick(pair) if pair else scope
-
-
+# -- words on the pages ------------------------------------------------------------------
 @bp.app_template_global()
 def org_role_label(role: str) -> str:
     return role_label(role)
@@ -115,7 +65,7 @@ def agent_scope_label(scope: str) -> str:
 
 @bp.app_template_filter("scope_labels")
 def scope_labels(scopes: list[str]) -> str:
-    return ("、" if _zh() else ", ").join(scope_label(scope) for scope in scopes)
+    return list_of([scope_label(scope) for scope in scopes])
 
 
 # -- what the page shows ------------------------------------------------------------------
