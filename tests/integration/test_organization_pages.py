@@ -1,180 +1,30 @@
 """The account centre's organisation pages (/account/organizations): registering an
-enterprise, the legal representative's approval, authorising and revoking agents, as a
-browser would drive them (forms, CSRF tokens, 303 redirects, flashed messages). The rules
-themselves are tested in test_legal_persons.py."""
+enterprise and the legal representative's approval, as a browser would drive them
+(forms, CSRF tokens, 303 redirects, flashed messages). Agents are in
+test_organization_agent_pages.py; the rules themselves are tested in
+test_legal_persons.py."""
 
 from __future__ import annotations
 
-import html
-import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from itertools import count
-from typing import Any
-
 import pytest
-from sqlalchemy import func, select
 
-from connectors import synthetic
 from idp import context
 from idp.db import db
-from realname.agents import memberships_for
-from realname.organizations import (
-    ADMIN,
-    AGENT,
-    LEGAL_REPRESENTATIVE,
-    AgentAuthorisation,
-    Membership,
-    Organization,
+from realname.organizations import ADMIN, AGENT, LEGAL_REPRESENTATIVE, Membership, Organization
+from tests.integration.org_pages_support import (
+    PAGE,
+    acts_for,
+    authorise,
+    browser,
+    count_rows,
+    flashed,
+    new_account,
+    organization,
+    post,
+    register,
+    role_of,
 )
-from realname.proofing import Outcome, prove_real_name
-from tests.helpers import csrf_token, sign_in
-
-DATA = synthetic.generate()
-ACTIVE = DATA.enterprises_with("active")
-BY_NUMBER = {p.id_number: p for p in DATA.persons}
-OTHERS = [
-    p
-    for p in DATA.persons_with("alive")
-    if p.id_number not in {e.legal_rep_id_number for e in DATA.enterprises}
-]
-PAGE = "/account/organizations"
-PASSWORD = "willow-ferry-2026"
-_phones = count(17000000700)
-
-
-@dataclass(frozen=True)
-class Account:
-    id: str
-    phone: str
-    username: str | None
-    who: synthetic.SyntheticPerson | None
-
-
-def new_account(app, who: synthetic.SyntheticPerson | None = None, username=None) -> Account:
-    """A person who can sign in; real-named (loa 3) as `who` when given."""
-    phone = str(next(_phones))
-    with app.app_context():
-        accounts = context.accounts()
-        person = accounts.create_person(
-            db.session, phone=phone, password=PASSWORD, username=username
-        )
-        if who is not None:
-            result = prove_real_name(
-                db.session,
-                accounts,
-                context.connectors().population,
-                person,
-                name=who.name,
-                id_type="resident",
-                id_number=who.id_number,
-                channel="web",
-            )
-            assert result.outcome is Outcome.verified
-        db.session.commit()
-        return Account(person.id, phone, username, who)
-
-
-def rep_of(enterprise: synthetic.SyntheticEnterprise) -> synthetic.SyntheticPerson:
-    return BY_NUMBER[enterprise.legal_rep_id_number]
-
-
-def browser(app, account: Account, **headers: str) -> Any:
-    client = app.test_client()
-    if headers:
-        client.environ_base.update({f"HTTP_{k.upper()}": v for k, v in headers.items()})
-    assert sign_in(client, account.phone, PASSWORD).headers["Location"] == "/account"
-    return client
-
-
-def post(client, path: str, **data: Any):
-    return client.post(path, data={"csrf_token": csrf_token(client, PAGE), **data})
-
-
-def flashed(client) -> str:
-    """The page after a redirect: its notices' text."""
-    page = client.get(PAGE).get_data(as_text=True)
-    return " ".join(
-        html.unescape(m) for m in re.findall(r'class="notice[^"]*"[^>]*>([^<]*)<', page)
-    )
-
-
-def register(
-    client,
-    enterprise: synthetic.SyntheticEnterprise,
-    name: str | None = None,
-    agreement: str = "yes",
-):
-    return post(
-        client,
-        PAGE,
-        uscc=enterprise.uscc,
-        name=enterprise.name if name is None else name,
-        agreement=agreement,
-    )
-
-
-def organization(app, uscc: str) -> Organization | None:
-    with app.app_context():
-        return db.session.scalar(select(Organization).where(Organization.uscc == uscc))
-
-
-def count_rows(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
-
-
-def role_of(app, account: Account, uscc: str) -> str | None:
-    with app.app_context():
-        return db.session.scalar(
-            select(Membership.role)
-            .join(Membership.organization)
-            .where(Membership.person_id == account.id, Organization.uscc == uscc)
-        )
-
-
-def authorisations(app, account: Account) -> list[AgentAuthorisation]:
-    with app.app_context():
-        return list(
-            db.session.scalars(
-                select(AgentAuthorisation)
-                .join(AgentAuthorisation.membership)
-                .where(Membership.person_id == account.id)
-                .order_by(AgentAuthorisation.created_at)
-            )
-        )
-
-
-def acts_for(app, account: Account) -> list[tuple[str, str]]:
-    with app.app_context():
-        person = context.accounts().find_by_login(db.session, account.phone)
-        return [(c.organization.uscc, c.role) for c in memberships_for(db.session, person)]
-
-
-def in_a_month() -> str:
-    return (date.today() + timedelta(days=30)).isoformat()
-
-
-def authorise(client, org_id: str, agent: str, scopes=("tax",), expires_on=None):
-    return post(
-        client,
-        f"{PAGE}/{org_id}/agents",
-        agent=agent,
-        scopes=list(scopes),
-        expires_on=expires_on or in_a_month(),
-    )
-
-
-@pytest.fixture
-def registered(app):
-    """ACTIVE[0] registered by its legal representative, who is signed in."""
-    enterprise = ACTIVE[0]
-    rep = new_account(app, rep_of(enterprise))
-    client = browser(app, rep)
-    assert register(client, enterprise).status_code == 303
-    found = organization(app, enterprise.uscc)
-    assert found is not None
-    return enterprise, found, rep, client
+from tests.integration.org_support import ACTIVE, DATA, OTHERS, rep_of
 
 
 # -- the page -----------------------------------------------------------------------------
@@ -322,149 +172,6 @@ def test_only_the_legal_representative_approves_or_rejects(app):
     assert role_of(app, registrant, enterprise.uscc) == ADMIN
     assert post(clerk, f"{PAGE}/no-such-id/approve").status_code == 303
     assert "该注册无需确认。" in flashed(clerk)
-
-
-# -- agents -------------------------------------------------------------------------------
-@pytest.mark.parametrize("login", ["phone", "id_number", "username"])
-def test_the_legal_representative_authorises_an_agent(app, registered, login):
-    enterprise, found, _rep, client = registered
-    agent = new_account(app, OTHERS[0], username="clerk.zhang")
-    identifier = {"phone": agent.phone, "id_number": OTHERS[0].id_number, "username": "clerk.zhang"}
-    response = authorise(
-        client,
-        found.id,
-        identifier[login],
-        scopes=("tax", "social_security"),
-        expires_on="2027-03-31",
-    )
-    assert response.status_code == 303
-    assert response.headers["Location"] == f"{PAGE}#org-{found.id}"
-    assert (
-        f"已授权 {OTHERS[0].name} 代表“{enterprise.name}”办理业务，有效期至 2027-03-31 23:59。"
-        in flashed(client)
-    )
-    [grant] = authorisations(app, agent)
-    assert grant.scopes == ["tax", "social_security"]
-    # the end of that day in China (UTC+8)
-    assert grant.expires_at == datetime(2027, 3, 31, 15, 59, 59, tzinfo=UTC)
-    assert acts_for(app, agent) == [(enterprise.uscc, AGENT)]
-
-    page = client.get(PAGE).get_data(as_text=True)
-    assert f'data-authorisation="{grant.id}" data-active="yes"' in page
-    assert "税务办理、社会保险" in page and "2027-03-31 23:59" in page
-    assert OTHERS[0].id_number not in page and agent.phone not in page  # masked
-    mine = browser(app, agent).get(PAGE).get_data(as_text=True)
-    assert f'data-org="{enterprise.uscc}" data-role="agent"' in mine
-
-
-@pytest.mark.parametrize(
-    ("form", "message"),
-    [
-        ({"scopes": ()}, "请至少选择一项授权事项。"),
-        ({"scopes": ("tax", "launch_codes")}, "授权事项不正确。"),
-        ({"expires_on": "not a date"}, "请选择授权截止日期。"),
-        ({"expires_on": "2001-01-01"}, "授权截止时间须晚于现在。"),
-        ({"expires_on": (date.today() + timedelta(days=4 * 365)).isoformat()}, "最长三年"),
-        ({"agent": "17099999999"}, "未找到使用该手机号码、用户名或证件号码的账号。"),
-        ({"agent": "unverified"}, "经办人须先完成实名认证。"),
-        ({"agent": "self"}, "该用户已是单位的法定代表人或管理员。"),
-    ],
-)
-def test_authorisation_refusals(app, registered, form, message):
-    _enterprise, found, rep, client = registered
-    new_account(app, username="unverified")
-    agent = new_account(app, OTHERS[0])
-    fields = {"agent": agent.phone, **form}
-    fields["agent"] = {"self": rep.phone}.get(fields["agent"], fields["agent"])
-    assert authorise(client, found.id, **fields).status_code == 303
-    assert message in flashed(client)
-    assert count_rows(app, AgentAuthorisation) == 0
-
-
-def test_the_legal_representative_revokes_and_the_agent_no_longer_acts(app, registered):
-    enterprise, found, _rep, client = registered
-    agent = new_account(app, OTHERS[0])
-    authorise(client, found.id, agent.phone)
-    [grant] = authorisations(app, agent)
-    response = post(client, f"{PAGE}/authorisations/{grant.id}/revoke")
-    assert response.status_code == 303 and response.headers["Location"] == f"{PAGE}#org-{found.id}"
-    assert "授权已撤销。" in flashed(client)
-    [grant] = authorisations(app, agent)
-    assert grant.revoked_at is not None
-    assert acts_for(app, agent) == []
-    page = client.get(PAGE).get_data(as_text=True)
-    assert f'data-authorisation="{grant.id}" data-active="no"' in page and "已撤销" in page
-    assert f'data-org="{enterprise.uscc}"' not in browser(app, agent).get(PAGE).get_data(
-        as_text=True
-    )
-    again = post(client, f"{PAGE}/authorisations/{grant.id}/revoke")
-    assert again.status_code == 303 and "该授权已撤销。" in flashed(client)
-
-
-def test_an_agent_gives_up_their_authorisation(app, registered):
-    enterprise, found, _rep, client = registered
-    agent = new_account(app, OTHERS[0])
-    authorise(client, found.id, agent.phone)
-    [grant] = authorisations(app, agent)
-    mine = browser(app, agent)
-    assert post(mine, f"{PAGE}/authorisations/{grant.id}/revoke").status_code == 303
-    assert f"您已不再代表“{enterprise.name}”办理业务。" in flashed(mine)
-    assert acts_for(app, agent) == []
-
-
-# -- attackers ----------------------------------------------------------------------------
-def test_only_the_legal_representative_or_an_admin_authorises(app, registered):
-    _enterprise, found, _rep, client = registered
-    agent = new_account(app, OTHERS[0])
-    authorise(client, found.id, agent.phone)
-    someone = new_account(app, OTHERS[2])
-    for intruder in (browser(app, agent), browser(app, new_account(app, OTHERS[1]))):
-        # whether the account exists or not, the answer is the same: no probing for people
-        for target in (someone.phone, "17099999999"):
-            assert authorise(intruder, found.id, target).status_code == 303
-            assert "您无权为该单位授权经办人。" in flashed(intruder)
-        assert authorise(intruder, "no-such-organisation", agent.phone).status_code == 303
-        assert "您无权为该单位授权经办人。" in flashed(intruder)
-    assert len(authorisations(app, agent)) == 1 and count_rows(app, AgentAuthorisation) == 1
-
-
-def test_only_the_legal_representative_an_admin_or_the_agent_revokes(app, registered):
-    _enterprise, found, _rep, client = registered
-    agent = new_account(app, OTHERS[0])
-    colleague = new_account(app, OTHERS[1])
-    authorise(client, found.id, agent.phone)
-    authorise(client, found.id, colleague.phone)
-    [grant] = authorisations(app, agent)
-    # another agent of the same organisation, and a stranger
-    for intruder in (browser(app, colleague), browser(app, new_account(app, OTHERS[2]))):
-        assert post(intruder, f"{PAGE}/authorisations/{grant.id}/revoke").status_code == 303
-        assert "您无权为该单位授权经办人。" in flashed(intruder)
-    assert authorisations(app, agent)[0].revoked_at is None
-
-
-def test_a_post_without_the_csrf_token_is_refused(app, registered):
-    enterprise, found, _rep, client = registered
-    agent = new_account(app, OTHERS[0])
-    forged = {
-        PAGE: {"uscc": ACTIVE[1].uscc, "name": ACTIVE[1].name},
-        f"{PAGE}/{found.id}/agents": {
-            "agent": agent.phone,
-            "scopes": "tax",
-            "expires_on": in_a_month(),
-        },
-    }
-    for path, data in forged.items():
-        response = client.post(path, data=data)
-        assert response.status_code == 400
-        assert "页面已过期" in response.get_data(as_text=True)
-    assert count_rows(app, Organization) == 1 and count_rows(app, AgentAuthorisation) == 0
-
-    authorise(client, found.id, agent.phone)
-    [grant] = authorisations(app, agent)
-    response = client.post(f"{PAGE}/authorisations/{grant.id}/revoke", data={})
-    assert response.status_code == 400
-    assert authorisations(app, agent)[0].revoked_at is None
-    assert enterprise.uscc == found.uscc
 
 
 def test_registering_needs_the_legal_person_agreement_and_records_it(app):
