@@ -89,6 +89,28 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0
         time.sleep(0.05)
 
 
+def _serve(env: dict[str, str], port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """Starts `idp serve` (two workers) on `port`, its output to `log_path`."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [str(IDP), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _wait_serving(url: str, port: int, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Waits for `_serve`'s server to answer healthy; on failure, raises with its log."""
+    try:
+        wait_for_port(port, timeout=30, proc=proc)
+        _wait_healthy(url, proc)
+    except (RuntimeError, TimeoutError) as exc:
+        raise RuntimeError(f"{exc}\n{log_path.read_text(errors='replace')}") from None
+
+
 def _redis_listening(instance: Path) -> bool:
     with socket.socket(socket.AF_UNIX) as sock:
         try:
@@ -131,20 +153,8 @@ def provider() -> Iterator[Provider]:
     try:
         _idp(env, "db", "upgrade")
         demo = json.loads(_idp(env, "demo", "seed", "--json"))
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [str(IDP), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                env=env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            wait_for_port(port, timeout=30, proc=proc)
-            _wait_healthy(url, proc)
-        except (RuntimeError, TimeoutError) as exc:
-            raise RuntimeError(f"{exc}\n{log_path.read_text(errors='replace')}") from None
+        proc = _serve(env, port, log_path)
+        _wait_serving(url, port, proc, log_path)
         yield Provider(
             url=url,
             username=demo["username"],

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import IDP, REPO, _environment, _idp, _stop, _wait_healthy
+from tests.e2e.conftest import _environment, _idp, _serve, _stop, _wait_healthy
 from tests.servers import free_port, wait_for_port
 
 RP_NODE = Path(__file__).parent / "rp_node"
@@ -156,15 +156,7 @@ def running_deployment() -> Iterator[Deployment]:
         _idp(env, "db", "upgrade")
         person = ("--username", USERNAME, "--phone", PHONE, "--password", PASSWORD)
         assert json.loads(_idp(env, "person", "create", *person, "--json"))["ok"]
-        with serve_log.open("wb") as log:
-            serve = subprocess.Popen(
-                [str(IDP), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                env=env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        serve = _serve(env, port, serve_log)
         clients = _register_clients(env, rp_url)  # while the server starts
         rp = _start_rp(node, issuer, rp_port, clients, rp_log)
         try:

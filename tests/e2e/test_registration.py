@@ -35,13 +35,13 @@ from connectors.http import SignedClient, set_mode
 from connectors.serve_all import KINDS
 from connectors.sms.govjson import GovJsonSmsGateway
 from tests.e2e.conftest import (
-    IDP,
     REPO,
     STOP_TIMEOUT,
     _environment,
     _idp,
+    _serve,
     _stop,
-    _wait_healthy,
+    _wait_serving,
     urlpath,
 )
 from tests.servers import free_port, wait_for_port
@@ -180,20 +180,8 @@ def provider() -> Iterator[Stack]:
             IDP_SMS_GATEWAY_URL=urls["sms"],
             IDP_FACE_VERIFIER_URL=urls["face"],
         )
-        with serve_log.open("wb") as log:
-            proc = subprocess.Popen(
-                [str(IDP), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                env=env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            wait_for_port(port, timeout=30, proc=proc)
-            _wait_healthy(url, proc)
-        except (RuntimeError, TimeoutError) as exc:
-            raise RuntimeError(f"{exc}\n{serve_log.read_text(errors='replace')}") from None
+        proc = _serve(env, port, serve_log)
+        _wait_serving(url, port, proc, serve_log)
         yield Stack(url=url, env=env, key=key, services=urls, data=data)
     finally:
         if proc is not None:

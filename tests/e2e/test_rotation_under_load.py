@@ -37,8 +37,8 @@ from tests.bench.rotation import (
     run_rotation,
 )
 from tests.bench.strict_rp import Validator
-from tests.e2e.conftest import IDP, REPO, _environment, _idp, _stop, _wait_healthy
-from tests.servers import free_port, wait_for_port
+from tests.e2e.conftest import _environment, _idp, _serve, _stop, _wait_serving
+from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -66,22 +66,10 @@ def target() -> Iterator[Target]:
         created = pool.submit(_idp, env, "person", "create", *person)
         registered = pool.submit(register_rp_clients, target)
         pool.shutdown(wait=False)
-        with log_path.open("wb") as log:
-            serve = subprocess.Popen(
-                [str(IDP), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                env=env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        serve = _serve(env, port, log_path)
         assert json.loads(created.result())["ok"]
         clients = registered.result()
-        try:
-            wait_for_port(port, timeout=30, proc=serve)
-            _wait_healthy(issuer, serve)
-        except (RuntimeError, TimeoutError) as exc:
-            raise RuntimeError(f"{exc}\n{log_path.read_text(errors='replace')}") from None
+        _wait_serving(issuer, port, serve, log_path)
         yield replace(target, rp_clients=clients)
     finally:
         if serve is not None:

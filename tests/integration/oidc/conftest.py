@@ -63,6 +63,13 @@ def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+def form_of(html: str) -> tuple[str, str]:
+    """A page's form: its `action` and its `csrf_token`."""
+    action = html.split('action="')[1].split('"')[0]
+    token = html.split('name="csrf_token" value="')[1].split('"')[0]
+    return action, token
+
+
 class Browser:
     """A person's browser: signs in and follows the provider's pages to the RP redirect."""
 
@@ -77,21 +84,22 @@ class Browser:
             == 303
         )
 
+    def open_authorize(self, rp: RegisteredClient, **params: str) -> Any:
+        """GET /authorize for `rp`'s code flow with `params`; the first response, not followed."""
+        query = {
+            "response_type": "code",
+            "client_id": rp.client_id,
+            "redirect_uri": rp.redirect_uri,
+        }
+        return self.client.get("/authorize", query_string={**query, **params})
+
     def authorize(
         self, rp: RegisteredClient, *, consent: str = "allow", act_for: str = "self", **params: str
     ) -> Any:
         """Run /authorize to the end; return the final response (a redirect to the RP or a
         page). Signs in when asked to, answers consent with `consent`."""
-        query = {
-            "response_type": "code",
-            "client_id": rp.client_id,
-            "redirect_uri": rp.redirect_uri,
-            "scope": "openid",
-            "state": "st-123",
-            "nonce": "n-456",
-            **params,
-        }
-        response = self.client.get("/authorize", query_string=query)
+        query = {"scope": "openid", "state": "st-123", "nonce": "n-456", **params}
+        response = self.open_authorize(rp, **query)
         for _ in range(5):
             location = response.headers.get("Location", "")
             if response.status_code in (302, 303) and location.startswith("/login"):
@@ -113,19 +121,13 @@ class Browser:
             if response.status_code == 200 and b'name="act_for"' in response.data:
                 html = response.get_data(as_text=True)
                 self.act_for_page = html
-                action = html.split('action="')[1].split('"')[0]
-                token = html.split('name="csrf_token" value="')[1].split('"')[0]
+                action, token = form_of(html)
                 response = self.client.post(
                     action, data={"csrf_token": token, "act_for": act_for, "decision": "continue"}
                 )
                 continue
             if response.status_code == 200 and b'name="decision"' in response.data:
-                action = response.get_data(as_text=True).split('action="')[1].split('"')[0]
-                token = (
-                    response.get_data(as_text=True)
-                    .split('name="csrf_token" value="')[1]
-                    .split('"')[0]
-                )
+                action, token = form_of(response.get_data(as_text=True))
                 response = self.client.post(action, data={"csrf_token": token, "decision": consent})
                 continue
             return response

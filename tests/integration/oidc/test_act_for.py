@@ -11,7 +11,7 @@ from idp.db import db
 from realname.agents import authorise_agent, revoke_agent
 from realname.legal_persons import register_organization
 from realname.proofing import Outcome, prove_real_name
-from tests.integration.oidc.conftest import Browser, redeem
+from tests.integration.oidc.conftest import Browser, form_of, redeem
 from tests.integration.oidc.test_code_flow import verify
 
 DATA = synthetic.generate()
@@ -120,16 +120,8 @@ def test_no_memberships_means_no_chooser(app, register):
     )
     browser = Browser(app.test_client(), outsider)
     browser.sign_in()
-    response = browser.client.get(
-        "/authorize",
-        query_string={
-            "response_type": "code",
-            "client_id": rp.client_id,
-            "redirect_uri": rp.redirect_uri,
-            "scope": "openid org",
-            "code_challenge": "a" * 43,
-            "code_challenge_method": "S256",
-        },
+    response = browser.open_authorize(
+        rp, scope="openid org", code_challenge="a" * 43, code_challenge_method="S256"
     )
     assert b'name="act_for"' not in response.data  # no memberships: nothing offered
 
@@ -139,20 +131,11 @@ def test_a_forged_act_for_choice_is_refused(app, register):
     rp = register(scopes=["openid", "org"])
     browser = Browser(app.test_client(), agent)
     browser.sign_in()
-    page = browser.client.get(
-        "/authorize",
-        query_string={
-            "response_type": "code",
-            "client_id": rp.client_id,
-            "redirect_uri": rp.redirect_uri,
-            "scope": "openid org",
-            "code_challenge": "a" * 43,
-            "code_challenge_method": "S256",
-        },
+    page = browser.open_authorize(
+        rp, scope="openid org", code_challenge="a" * 43, code_challenge_method="S256"
     )
     html = page.get_data(as_text=True)
-    action = html.split('action="')[1].split('"')[0]
-    token = html.split('name="csrf_token" value="')[1].split('"')[0]
+    action, token = form_of(html)
     forged = browser.client.post(
         action,
         data={

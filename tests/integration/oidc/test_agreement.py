@@ -56,17 +56,8 @@ def test_relying_party_sign_in_waits_for_the_acceptance(app, browser, rp, person
     accepted_old_version(app, person["id"])
     browser.sign_in()
     _, challenge = pkce()
-    response = browser.client.get(
-        "/authorize",
-        query_string={
-            "response_type": "code",
-            "client_id": rp.client_id,
-            "redirect_uri": rp.redirect_uri,
-            "scope": "openid",
-            "state": "s",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
+    response = browser.open_authorize(
+        rp, scope="openid", state="s", code_challenge=challenge, code_challenge_method="S256"
     )
     location = response.headers["Location"]
     assert location.startswith("/agreement/accept")

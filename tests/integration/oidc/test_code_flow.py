@@ -72,16 +72,8 @@ def test_consent_is_remembered_and_deny_returns_access_denied(browser, rp):
     )
     assert query_of(denied.headers["Location"])["error"] == "access_denied"
     browser.code_for(rp)  # allow once...
-    again = browser.client.get(
-        "/authorize",
-        query_string={
-            "response_type": "code",
-            "client_id": rp.client_id,
-            "redirect_uri": rp.redirect_uri,
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
+    again = browser.open_authorize(
+        rp, scope="openid", code_challenge=challenge, code_challenge_method="S256"
     )
     assert "code" in query_of(again.headers["Location"])  # ...no page the second time
 

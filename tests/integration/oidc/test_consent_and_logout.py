@@ -27,16 +27,8 @@ def test_withdrawing_consent_revokes_the_services_tokens(app, browser, rp):
     assert introspect(app, rp, tokens["refresh_token"]) == {"active": False}
     assert introspect(app, rp, tokens["access_token"]) == {"active": False}
     # next time the consent page asks again
-    response = browser.client.get(
-        "/authorize",
-        query_string={
-            "response_type": "code",
-            "client_id": rp.client_id,
-            "redirect_uri": rp.redirect_uri,
-            "scope": "openid",
-            "code_challenge": "a" * 43,
-            "code_challenge_method": "S256",
-        },
+    response = browser.open_authorize(
+        rp, scope="openid", code_challenge="a" * 43, code_challenge_method="S256"
     )
     assert response.status_code == 200 and 'value="allow"' in response.get_data(as_text=True)
 

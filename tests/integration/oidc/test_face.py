@@ -7,7 +7,7 @@ from idp import context
 from idp.accounts.models import Person
 from idp.db import db
 from tests.helpers import csrf_token
-from tests.integration.oidc.conftest import Browser, redeem
+from tests.integration.oidc.conftest import Browser, form_of, redeem
 from tests.integration.oidc.test_act_for import real_named
 from tests.integration.oidc.test_code_flow import verify
 
@@ -96,19 +96,14 @@ def test_rp_asking_loa4_gets_a_face_step_up_then_the_code(app, register):
     browser.sign_in()  # a password: this session is at loa:3
     rp = register()
     verifier, challenge = pkce()
-    response = browser.client.get(
-        "/authorize",
-        query_string={
-            "response_type": "code",
-            "client_id": rp.client_id,
-            "redirect_uri": rp.redirect_uri,
-            "scope": "openid",
-            "state": "s",
-            "nonce": "n",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "acr_values": "urn:cn:gov:idp:loa:4",
-        },
+    response = browser.open_authorize(
+        rp,
+        scope="openid",
+        state="s",
+        nonce="n",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+        acr_values="urn:cn:gov:idp:loa:4",
     )
     step_up = response.headers["Location"]
     assert step_up.startswith("/account/face?next=")
@@ -126,8 +121,7 @@ def test_rp_asking_loa4_gets_a_face_step_up_then_the_code(app, register):
     assert done.headers["Location"] == resume
     consent = browser.client.get(resume)
     html = consent.get_data(as_text=True)
-    token = html.split('name="csrf_token" value="')[1].split('"')[0]
-    action = html.split('action="')[1].split('"')[0]
+    action, token = form_of(html)
     code = query_of(
         browser.client.post(action, data={"csrf_token": token, "decision": "allow"}).headers[
             "Location"
