@@ -168,6 +168,23 @@ def test_no_refresh_token_without_offline_access(app, browser, rp):
     assert "refresh_token" not in redeem(app.test_client(), rp, code, verifier).json
 
 
+def test_a_service_cannot_give_itself_scopes_it_was_not_registered_for(app, register):
+    """A resource server trusting `scope` would otherwise take this token for an admin's."""
+    service = register(grant_types=["client_credentials"], redirect_uris=[], scopes=["api"])
+    for asked in ("admin", "api admin", "openid api"):
+        response = app.test_client().post(
+            "/token",
+            headers=service.basic,
+            data={"grant_type": "client_credentials", "scope": asked},
+        )
+        assert response.status_code == 400, asked
+        assert response.json["error"] == "invalid_scope" and "access_token" not in response.json
+    granted = app.test_client().post(
+        "/token", headers=service.basic, data={"grant_type": "client_credentials", "scope": "api"}
+    )
+    assert granted.status_code == 200 and granted.json["scope"] == "api"
+
+
 def test_bad_client_secret_is_401_invalid_client(app, rp):
     bad = base64.b64encode(f"{rp.client_id}:wrong-secret".encode()).decode()
     response = app.test_client().post(
