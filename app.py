@@ -26,7 +26,7 @@ from idp.keys import KeyRing
 from idp.keys import init_app as init_keys
 from idp.oidc import endpoints as oidc_endpoints
 from idp.oidc import server as oidc_server
-from idp.oidc.fast_introspection import FastIntrospection
+from idp.oidc.fast_paths import FastOAuth
 from idp.oidc.runtime import Oidc
 from idp.store import ArtifactStore, redis_client
 from idp.store import embedded as embedded_redis
@@ -101,9 +101,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 def _front_layers(app: Flask, settings: Settings, keys: KeyRing, runtime: Oidc) -> WSGIApplication:
     """What stands in front of Flask, outermost first: ProxyFix (behind trusted proxies, so
     that everything inside sees the client's scheme and host), then the hottest protocol
-    answers built without Flask: discovery and JWKS, and token introspection."""
+    answers built without Flask: discovery and JWKS, then introspection and the refresh and
+    client-credentials token requests."""
     front: WSGIApplication = app.wsgi_app
-    front = FastIntrospection(front, app=app, runtime=runtime, secure=settings.secure_cookies)
+    front = FastOAuth(front, app=app, runtime=runtime, secure=settings.secure_cookies)
     front = oidc_endpoints.PublishedDocuments(
         front, issuer=settings.issuer, keys=keys, secure=settings.secure_cookies
     )

@@ -4,6 +4,9 @@ chain (idp/audit/chain.py) that `verify_chain()` proves whole."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from flask import has_request_context, request
@@ -20,8 +23,25 @@ __all__ = [
     "Problem",
     "VerifyResult",
     "record_event",
+    "request_origin",
     "verify_chain",
 ]
+
+# (address, user agent) of a request handled outside Flask's request context
+_origin: ContextVar[tuple[str | None, str | None]] = ContextVar(
+    "audit_origin", default=(None, None)
+)
+
+
+@contextmanager
+def request_origin(ip: str | None, user_agent: str | None) -> Iterator[None]:
+    """Where a request answered outside Flask's request handling came from (the WSGI fast
+    paths of idp/oidc/fast_paths.py), for the audit rows written while answering it."""
+    token = _origin.set((ip, (user_agent or "")[:256] or None))
+    try:
+        yield
+    finally:
+        _origin.reset(token)
 
 
 def record_event(
@@ -37,8 +57,9 @@ def record_event(
 ) -> AuditEvent:
     """Add an audit row for `event` (subject:object:action). Who, what, when, from where.
 
-    Inside a request the source address and user agent are taken from it; the caller
-    commits. Never put unmasked personal numbers in `detail`.
+    Inside a request the source address and user agent are taken from it (or from
+    `request_origin` outside Flask's request handling); the caller commits.
+    Never put unmasked personal numbers in `detail`.
 
     The row is INSERTed at once, chained onto the head, whose lock is then held until the
     caller commits or rolls back: other writers of audit rows wait, so call this near the
@@ -47,10 +68,12 @@ def record_event(
     """
     if event.count(":") != 2:
         raise ValueError(f"audit event names are subject:object:action, got {event!r}")
-    user_agent = None
     if has_request_context():
         ip = ip or request.remote_addr
         user_agent = (request.user_agent.string or "")[:256] or None
+    else:
+        origin_ip, user_agent = _origin.get()
+        ip = ip or origin_ip
     written = chain.append(
         session,
         {

@@ -27,6 +27,7 @@ from idp.oidc.claims import (
     released_claims,
 )
 from idp.oidc.clients import AUTH_METHODS, ID_TOKEN_ALGS
+from idp.oidc.fast_paths import raise_fast_path_failure
 from idp.oidc.introspection import CLIENT_AUTH as ENDPOINT_CLIENT_AUTH
 from idp.oidc.runtime import oidc
 from idp.web.security import security_headers
@@ -148,11 +149,13 @@ def jwks() -> Response:
 
 @bp.post("/token")
 def token() -> Response:
+    raise_fast_path_failure(request.environ)
     return oidc().server.create_token_response()
 
 
 @bp.post("/introspect")
 def introspect() -> Response:
+    raise_fast_path_failure(request.environ)
     return oidc().server.create_endpoint_response("introspection")
 
 

@@ -1,33 +1,41 @@
-"""POST /introspect (RFC 7662) answered in front of Flask, by the same Authlib endpoint.
+"""The busiest machine-to-machine OAuth requests answered in front of Flask, by the same
+Authlib code the Flask views run:
 
-Resource servers introspect on every call they serve, so this is the provider's busiest
-machine-to-machine endpoint, and Flask's request, routing, hooks and response objects cost
-more than the work itself. Here the request is read straight from the WSGI environ and
-handed to the very `IntrospectionEndpoint` the Flask view runs; only the wrapping differs.
+- POST /introspect (RFC 7662): resource servers introspect on every call they serve;
+- POST /token with `grant_type=refresh_token` or `client_credentials`: RPs keeping
+  sessions alive and services fetching tokens for each other.
 
-The flow, top to bottom (`FastIntrospection.__call__`):
+For these, Flask's request, routing, hooks and response objects cost more than the work
+itself. Here the request is read straight from the WSGI environ and handed to the very
+`IntrospectionEndpoint` and token grants the Flask views run; only the wrapping differs.
 
-1. `_is_plain`: only the ordinary request is taken: POST /introspect, no query string, a
-   form body of known length up to `MAX_BODY`. Anything else goes to Flask untouched.
+The flow, top to bottom (`FastOAuth.__call__`):
+
+1. `_is_plain`: only the ordinary request is taken: POST to one of `PATHS`, no query
+   string, a form body of known length up to `MAX_BODY`. Anything else goes to Flask
+   untouched.
 2. `_read_form`: the body is parsed exactly as Werkzeug parses `request.form`. Bodies that
-   are not UTF-8, and client assertions (private_key_jwt, which writes a replay record),
-   go to Flask too, with the body put back.
+   are not UTF-8, client assertions (private_key_jwt, which writes a replay record) and
+   the grants not in `FAST_GRANTS` (authorization_code: a person's sign-in, rare by
+   comparison) go to Flask too, with the body put back.
 3. `_FormRequest`: an Authlib request over that form and Flask's URL for it (`_url`);
-   building it checks the transport as Authlib does for the Flask view.
-4. `IntrospectionEndpoint.create_endpoint_response`, handed the provider's parts instead
-   of finding them through a Flask app context: client authentication by the server's
-   registered methods (client_secret_basic of idp/oidc/client_auth.py, Authlib's
-   client_secret_post and none, with `Client.check_client_secret`), then `find_token`
-   (`TokenIssuer.check_access_token`, the refresh-token store), `check_permission` and
-   the claims. An OAuth error becomes Authlib's error answer, as
+   building it checks the transport as Authlib does for the Flask views.
+4. The endpoint, inside an app context (the grants find the provider's parts through it)
+   and with the request's address for any audit row (`idp.audit.request_origin`):
+   - introspection: `IntrospectionEndpoint.create_endpoint_response`;
+   - token: `OidcServer.get_token_grant`, then the grant's `validate_token_request` and
+     `create_token_response`, as `AuthorizationServer.create_token_response` runs them.
+   An OAuth error becomes Authlib's error answer, as
    `AuthorizationServer.handle_error_response` makes it.
 5. `_encode`: the answer as `OidcServer.handle_response` and the after-request hooks would
    send it: the app's JSON provider, the same headers in the same order, no-store.
 
-Any other exception (Redis down, an insecure transport) hands the request, body put back,
-to Flask, and Flask's answer is the answer: an error page, or for an insecure transport
-the `invalid_request` of idp/oidc/endpoints.py. Introspection writes nothing, so running
-it twice is harmless.
+Any other exception (Redis down, an insecure transport) is not run again: the request,
+body put back, goes to Flask with the exception in the environ (`FAILURE`), and the
+Flask view raises it (`raise_fast_path_failure`), so Flask's error handling gives the
+answer it would have given had the exception happened there: an error page, or for an
+insecure transport the `invalid_request` of idp/oidc/endpoints.py. A refresh token is
+therefore never spent twice by one request.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from __future__ import annotations
 import io
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -45,6 +53,7 @@ from werkzeug.datastructures import EnvironHeaders, Headers, ImmutableMultiDict
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 from werkzeug.wsgi import get_current_url
 
+from idp.audit import request_origin
 from idp.oidc.introspection import IntrospectionEndpoint
 from idp.oidc.runtime import Oidc
 from idp.oidc.server import NO_STORE
@@ -55,18 +64,31 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PATH = "/introspect"  # the route of idp.oidc.endpoints.introspect
+INTROSPECT, TOKEN = "/introspect", "/token"  # the routes of idp.oidc.endpoints
+PATHS = (INTROSPECT, TOKEN)
+FAST_GRANTS = ("refresh_token", "client_credentials")
 FORM_TYPE = "application/x-www-form-urlencoded"
 # A JWT access token is under 1 KiB; larger bodies are unusual and Flask's to judge.
 MAX_BODY = 16 * 1024
 # private_key_jwt records each assertion's jti: such requests are Flask's alone.
 ASSERTION_FIELDS = ("client_assertion", "client_assertion_type")
+# the environ key of an exception the fast path met, for the Flask view to raise
+FAILURE = "idp.fast_path_failure"
 
 Answer = tuple[str, list[tuple[str, str]], bytes]
 
 
-class FastIntrospection:
-    """WSGI middleware: POST /introspect without Flask, the same answer byte for byte."""
+def raise_fast_path_failure(environ: WSGIEnvironment) -> None:
+    """In a Flask view: raise the exception the fast path met with this request, if any,
+    so that Flask answers it as its own (see the module's docstring)."""
+    failure = environ.pop(FAILURE, None)
+    if failure is not None:
+        raise failure
+
+
+class FastOAuth:
+    """WSGI middleware: introspection, refresh and client-credentials requests without
+    Flask, answered as the Flask views answer them (byte for byte, tokens apart)."""
 
     def __init__(
         self, wsgi_app: WSGIApplication, *, app: Flask, runtime: Oidc, secure: bool
@@ -74,7 +96,7 @@ class FastIntrospection:
         self.wsgi_app = wsgi_app
         self.app = app
         self.server = runtime.server
-        self.endpoint = IntrospectionEndpoint(runtime.server, runtime)
+        self.introspection = IntrospectionEndpoint(runtime.server, runtime)
         # what idp.web.security.apply_cookies_and_headers adds to the oidc blueprint's
         # answers when missing (Cache-Control is always set by the OAuth answer already)
         self.defaults = (*security_headers(secure), ("Cache-Control", "no-store"))
@@ -85,7 +107,14 @@ class FastIntrospection:
         if not _is_plain(environ):
             return self.wsgi_app(environ, start_response)
         body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
-        answer = self._answer(environ, body)
+        form = _read_form(body)
+        answer = None
+        if form is not None and self._takes(environ["PATH_INFO"], form):
+            try:
+                answer = self._answer(environ, form)
+            except Exception as exc:  # Flask's view raises it again and answers it
+                log.debug("fast path: %s left to Flask", type(exc).__name__)
+                environ[FAILURE] = exc
         if answer is None:
             environ["wsgi.input"] = io.BytesIO(body)
             return self.wsgi_app(environ, start_response)
@@ -93,21 +122,35 @@ class FastIntrospection:
         start_response(status, headers)
         return [data]
 
-    def _answer(self, environ: WSGIEnvironment, body: bytes) -> Answer | None:
-        """The endpoint's answer, or None to leave the request to Flask."""
-        form = _read_form(body)
-        if form is None or any(field in form for field in ASSERTION_FIELDS):
-            return None
+    @staticmethod
+    def _takes(path: str, form: ImmutableMultiDict[str, str]) -> bool:
+        if any(field in form for field in ASSERTION_FIELDS):
+            return False
+        return path == INTROSPECT or form.get("grant_type") in FAST_GRANTS
+
+    def _answer(self, environ: WSGIEnvironment, form: ImmutableMultiDict[str, str]) -> Answer:
+        """The endpoint's answer; raises what Flask is to answer instead."""
+        request = _FormRequest(self._url(environ), EnvironHeaders(environ), form)
+        if environ["PATH_INFO"] == INTROSPECT:  # needs no app context: it writes nothing
+            return self._encode(*self._run(self.introspection.create_endpoint_response, request))
+        origin = (environ.get("REMOTE_ADDR"), environ.get("HTTP_USER_AGENT"))
+        with self.app.app_context(), request_origin(*origin):
+            return self._encode(*self._run(self._token, request))
+
+    def _token(self, request: OAuth2Request) -> tuple[int, Any, list[tuple[str, str]]]:
+        """AuthorizationServer.create_token_response, up to its handle_response."""
+        grant = self.server.get_token_grant(request)
+        grant.validate_token_request()
+        return grant.create_token_response()
+
+    def _run(
+        self, endpoint: Callable[[OAuth2Request], Any], request: OAuth2Request
+    ) -> tuple[int, Any, list[tuple[str, str]]]:
+        """(status, payload, headers) of `endpoint`, an OAuth error's answer included."""
         try:
-            request = _FormRequest(self._url(environ), EnvironHeaders(environ), form)
-            try:
-                status, payload, headers = self.endpoint.create_endpoint_response(request)
-            except OAuth2Error as error:
-                status, payload, headers = error(self.server.get_error_uri(request, error))
-            return self._encode(status, payload, headers)
-        except Exception as exc:  # Flask runs it again and answers with its error page
-            log.debug("introspection left to Flask: %s", type(exc).__name__)
-            return None
+            return endpoint(request)
+        except OAuth2Error as error:
+            return error(self.server.get_error_uri(request, error))
 
     def _url(self, environ: WSGIEnvironment) -> str:
         """Flask's `request.url` (werkzeug's get_current_url), remembered per host: it reads
@@ -153,8 +196,8 @@ class FastIntrospection:
 
 
 def _is_plain(environ: WSGIEnvironment) -> bool:
-    """POST /introspect with a form body of known, small length and no query string."""
-    if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != PATH:
+    """A POST to one of `PATHS` with a form body of known, small length, no query string."""
+    if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") not in PATHS:
         return False
     if environ.get("QUERY_STRING"):  # Authlib reads client_id from the query too
         return False

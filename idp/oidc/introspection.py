@@ -86,7 +86,7 @@ class IntrospectionEndpoint(HintOnly, _Introspection):
     def __init__(self, server: Any = None, runtime: Oidc | None = None) -> None:
         super().__init__(server)
         # None: the current app's; given, the endpoint also runs outside a Flask request
-        # (idp/oidc/fast_introspection.py)
+        # (idp/oidc/fast_paths.py)
         self.runtime = runtime
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:

@@ -14,7 +14,7 @@ from joserfc.jwk import ECKey
 from werkzeug.test import Client
 
 from idp.errors import StoreUnavailableError
-from tests.integration.oidc.introspection.support import (
+from tests.integration.oidc.fast_paths.support import (
     HTTPS_REQUIRED,
     Request,
     ask,
@@ -121,7 +121,7 @@ def test_trusted_hosts_are_checked_as_flask_checks_them(app, introspect, rp, tok
     # TESTING its error page then fails to build URLs, and that reaches the test).
     with pytest.raises(AttributeError):
         Client(app).open("/introspect", method="POST", base_url="http://127.0.0.1/", **request)
-    assert "introspection left to Flask: SecurityError" in caplog.text
+    assert "fast path: SecurityError left to Flask" in caplog.text
 
 
 def test_redis_down_gets_flasks_error_page(app, introspect, rp, tokens, monkeypatch):

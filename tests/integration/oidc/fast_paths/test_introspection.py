@@ -1,4 +1,4 @@
-"""POST /introspect answered in front of Flask (idp/oidc/fast_introspection.py) is the
+"""POST /introspect answered in front of Flask (idp/oidc/fast_paths.py) is the
 Flask endpoint's answer, byte for byte.
 
 Every request here is sent twice through the whole app: once as it comes, once with the
@@ -19,7 +19,7 @@ import time
 import pytest
 
 from tests.integration.oidc.conftest import redeem
-from tests.integration.oidc.introspection.support import (
+from tests.integration.oidc.fast_paths.support import (
     NOT_ACTIVE,
     ask,
     basic,
