@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import os
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp.crypto.sealing import SealError, open_sealed
 from idp.keys import InvalidTokenError, KeyRing, NoActiveKeyError
+from idp.keys import keyring as keyring_module
 from idp.keys.models import SigningKey
 from tests.unit.keys_support import (
     CLAIMS,
@@ -154,6 +156,66 @@ def test_the_token_type_must_match_when_asked(ring: KeyRing) -> None:
         ring.verify(access, algs=["ES256"], typ="logout+jwt")
     with pytest.raises(InvalidTokenError, match="type"):
         ring.verify(ring.sign(CLAIMS, alg="ES256"), algs=["ES256"], typ="at+jwt")
+
+
+# -- signatures verified once -----------------------------------------------------------
+@pytest.fixture
+def signature_checks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The tokens (parsed) whose signature the ring checks, in order."""
+    checked: list[Any] = []
+    real = keyring_module.jws.validate_compact
+
+    def counting(obj: Any, *args: Any, **kwargs: Any) -> bool:
+        checked.append(obj)
+        return bool(real(obj, *args, **kwargs))
+
+    monkeypatch.setattr(keyring_module.jws, "validate_compact", counting)
+    return checked
+
+
+def test_a_token_seen_before_is_not_verified_again_but_everything_else_is(
+    ring: KeyRing, signature_checks: list[Any]
+) -> None:
+    token = ring.sign(CLAIMS, alg="ES256", typ="at+jwt")
+    for _ in range(3):
+        assert ring.verify(token, algs=["ES256"], typ="at+jwt") == CLAIMS
+    assert len(signature_checks) == 1
+    # what is checked each time still is: algorithm, type, and the very same bytes
+    with pytest.raises(InvalidTokenError, match="not allowed"):
+        ring.verify(token, algs=["RS256"], typ="at+jwt")
+    with pytest.raises(InvalidTokenError, match="type"):
+        ring.verify(token, algs=["ES256"], typ="logout+jwt")
+    head, payload, sig = token.split(".")
+    flipped = sig[:-2] + ("A" if sig[-2] != "A" else "B") + sig[-1]
+    with pytest.raises(InvalidTokenError, match="bad signature"):
+        ring.verify(f"{head}.{payload}.{flipped}", algs=["ES256"], typ="at+jwt")
+    swapped = b64url(json.dumps({**CLAIMS, "sub": "someone-else"}).encode())
+    with pytest.raises(InvalidTokenError, match="bad signature"):
+        ring.verify(f"{head}.{swapped}.{sig}", algs=["ES256"], typ="at+jwt")
+
+
+def test_a_remembered_token_stops_verifying_when_its_key_is_retired(ring: KeyRing) -> None:
+    token = ring.sign(CLAIMS, alg="ES256")
+    assert ring.verify(token, algs=["ES256"]) == CLAIMS
+    old = header_of(token)["kid"]
+    ring.rotate("ES256")
+    assert ring.verify(token, algs=["ES256"]) == CLAIMS  # retiring: still published
+    ring.retire(old)
+    with pytest.raises(InvalidTokenError, match="retired"):
+        ring.verify(token, algs=["ES256"])
+
+
+def test_the_memory_is_bounded_and_forgets_the_oldest_first(
+    ring: KeyRing, signature_checks: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keyring_module, "VERIFIED_MEMORY", 2)
+    first, second, third = (ring.sign({**CLAIMS, "n": n}, alg="ES256") for n in range(3))
+    for token in (first, second, third, third, second, first):
+        ring.verify(token, algs=["ES256"])
+    # third pushed first out; first, verified again, pushed second out
+    assert len(signature_checks) == 4
+    ring.verify(second, algs=["ES256"])
+    assert len(signature_checks) == 5
 
 
 # -- keys at rest ---------------------------------------------------------------------------
