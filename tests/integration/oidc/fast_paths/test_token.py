@@ -106,6 +106,23 @@ def test_a_replayed_refresh_token_revokes_its_family_and_is_audited_with_its_ori
     assert row.detail["client_id"] == rp.client_id and row.detail["family_revoked"] is True
 
 
+def test_a_public_clients_refresh_is_answered_without_flask(app, token, register, browser):
+    """A public client (no secret; PKCE at the code) sends its client_id in the form."""
+    public = register(token_endpoint_auth_method="none")
+
+    def request() -> Request:
+        code, verifier = browser.code_for(public, scope=GRANTED)
+        issued = redeem(app.test_client(), public, code, verifier).json
+        form = {"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}
+        return {"data": {**form, "client_id": public.client_id}}
+
+    answer = token(request)
+    assert answer.status == 200 and not answer.via_flask
+    assert answer.body is not None and "refresh_token" in answer.body
+    with_secret = token(lambda: {"data": {**request()["data"], "client_secret": "guess"}})
+    assert with_secret.status == 401 and not with_secret.via_flask
+
+
 def test_client_credentials_are_answered_without_flask(token, service, introspect):
     answer = token({"headers": service.basic, "data": {"grant_type": "client_credentials"}})
     assert answer.status == 200 and not answer.via_flask
