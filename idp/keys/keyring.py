@@ -95,6 +95,7 @@ class KeyRing:
         *,
         max_token_ttl: int,
         refresh_seconds: float = 5.0,
+        verified_memory: int = VERIFIED_MEMORY,
     ) -> None:
         if len(kek) != 16:
             raise ValueError("the key-encryption key is an SM4 key of 16 bytes")
@@ -109,6 +110,7 @@ class KeyRing:
         self._last_forced = float("-inf")
         self._lifecycle = KeyLifecycle(kek, session_factory, max_token_ttl=max_token_ttl)
         self._verified: dict[str, None] = {}  # insertion-ordered; see VERIFIED_MEMORY
+        self._verified_memory = verified_memory  # 0: verify every time (make bench)
         self._verified_lock = threading.Lock()  # for writers; `in` needs none
 
     # -- signing and verifying ----------------------------------------------------------
@@ -175,8 +177,10 @@ class KeyRing:
         return claims
 
     def _remember_verified(self, token: str) -> None:
+        if self._verified_memory <= 0:
+            return
         with self._verified_lock:
-            if len(self._verified) >= VERIFIED_MEMORY:
+            if len(self._verified) >= self._verified_memory:
                 del self._verified[next(iter(self._verified))]
             self._verified[token] = None
 

@@ -174,12 +174,16 @@ def signature_checks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 def test_a_token_seen_before_is_not_verified_again_but_everything_else_is(
-    ring: KeyRing, signature_checks: list[Any]
+    ring: KeyRing, factory: sessionmaker[Session], signature_checks: list[Any]
 ) -> None:
     token = ring.sign(CLAIMS, alg="ES256", typ="at+jwt")
     for _ in range(3):
         assert ring.verify(token, algs=["ES256"], typ="at+jwt") == CLAIMS
     assert len(signature_checks) == 1
+    forgetful = KeyRing(KEK, factory, max_token_ttl=TTL, verified_memory=0)
+    for _ in range(2):
+        assert forgetful.verify(token, algs=["ES256"], typ="at+jwt") == CLAIMS
+    assert len(signature_checks) == 3  # without memory, every time
     # what is checked each time still is: algorithm, type, and the very same bytes
     with pytest.raises(InvalidTokenError, match="not allowed"):
         ring.verify(token, algs=["RS256"], typ="at+jwt")
@@ -206,9 +210,10 @@ def test_a_remembered_token_stops_verifying_when_its_key_is_retired(ring: KeyRin
 
 
 def test_the_memory_is_bounded_and_forgets_the_oldest_first(
-    ring: KeyRing, signature_checks: list[Any], monkeypatch: pytest.MonkeyPatch
+    factory: sessionmaker[Session], signature_checks: list[Any]
 ) -> None:
-    monkeypatch.setattr(keyring_module, "VERIFIED_MEMORY", 2)
+    ring = KeyRing(KEK, factory, max_token_ttl=TTL, verified_memory=2)
+    ring.ensure_keys(["ES256"])
     first, second, third = (ring.sign({**CLAIMS, "n": n}, alg="ES256") for n in range(3))
     for token in (first, second, third, third, second, first):
         ring.verify(token, algs=["ES256"])
