@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from joserfc import jwt as jose_jwt
+from joserfc.jwk import ECKey
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import TestResponse
 
@@ -81,3 +85,27 @@ def assert_same_token_answer(fast: TestResponse, slow: TestResponse) -> None:
             assert set(claims) == set(slow_claims), field
             for name in set(claims) - FRESH_CLAIMS:
                 assert claims[name] == slow_claims[name], (field, name)
+
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def assertion_form(client_id: str, key: ECKey, kid: str) -> dict[str, str]:
+    """private_key_jwt: a fresh client assertion (each jti is accepted once)."""
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": "http://127.0.0.1:8000",
+        "jti": secrets.token_urlsafe(8),
+        "iat": now,
+        "exp": now + 60,
+    }
+    assertion = jose_jwt.encode({"alg": "ES256", "kid": kid}, claims, key)
+    return {"client_assertion_type": JWT_BEARER, "client_assertion": assertion}
+
+
+def assert_same_bytes(fast: TestResponse, slow: TestResponse) -> None:
+    assert fast.status == slow.status
+    assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
+    assert fast.data == slow.data

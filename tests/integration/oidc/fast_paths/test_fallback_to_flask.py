@@ -4,12 +4,9 @@ byte, as in test_fast_path.py)."""
 
 from __future__ import annotations
 
-import secrets
-import time
 from typing import Any
 
 import pytest
-from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey
 from werkzeug.test import Client
 
@@ -18,6 +15,7 @@ from tests.integration.oidc.fast_paths.support import (
     HTTPS_REQUIRED,
     Request,
     ask,
+    assertion_form,
 )
 
 
@@ -71,24 +69,9 @@ def test_private_key_jwt_goes_to_flask(introspect, register, tokens):
         jwks={"keys": [public_key]},
     )
 
-    def request() -> Request:  # a fresh assertion each time: each jti is accepted once
-        now = int(time.time())
-        claims = {
-            "iss": resource_server.client_id,
-            "sub": resource_server.client_id,
-            "aud": "http://127.0.0.1:8000",
-            "jti": secrets.token_urlsafe(8),
-            "iat": now,
-            "exp": now + 60,
-        }
-        assertion = jose_jwt.encode({"alg": "ES256", "kid": "rs-key-1"}, claims, key)
-        return {
-            "data": {
-                "token": tokens["access_token"],
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": assertion,
-            }
-        }
+    def request() -> Request:
+        form = assertion_form(resource_server.client_id, key, "rs-key-1")
+        return {"data": {"token": tokens["access_token"], **form}}
 
     answer = introspect(request)
     assert answer.via_flask and answer.body is not None and answer.body["active"] is True

@@ -10,12 +10,10 @@ means to the RP.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey
 from sqlalchemy import select
 from werkzeug.test import Client
@@ -29,6 +27,7 @@ from tests.integration.oidc.fast_paths.support import (
     NOT_ACTIVE,
     Request,
     ask,
+    assertion_form,
     basic,
     jose_parts,
 )
@@ -244,24 +243,9 @@ def test_private_key_jwt_goes_to_flask(token, register):
         jwks={"keys": [{**key.as_dict(private=False), "kid": "svc-1", "alg": "ES256"}]},
     )
 
-    def request() -> Request:  # each assertion's jti is accepted once
-        now = int(time.time())
-        claims = {
-            "iss": service.client_id,
-            "sub": service.client_id,
-            "aud": "http://127.0.0.1:8000",
-            "jti": secrets.token_urlsafe(8),
-            "iat": now,
-            "exp": now + 60,
-        }
-        assertion = jose_jwt.encode({"alg": "ES256", "kid": "svc-1"}, claims, key)
-        return {
-            "data": {
-                "grant_type": "client_credentials",
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion": assertion,
-            }
-        }
+    def request() -> Request:
+        form = assertion_form(service.client_id, key, "svc-1")
+        return {"data": {"grant_type": "client_credentials", **form}}
 
     answer = token(request)
     assert answer.via_flask and answer.status == 200
