@@ -24,7 +24,7 @@ from idp.keys.gm_jose import import_sm2_key
 from idp.keys.gm_jose import registry as gm_registry
 
 if TYPE_CHECKING:
-    from tests.bench.rotation import Target
+    from tests.bench.rotation_setup import Target
 
 AT_TYPES = ("at+jwt", "application/at+jwt")  # RFC 9068 section 2.1
 TIMEOUT = 30  # seconds, for each request of the RPs

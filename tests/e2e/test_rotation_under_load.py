@@ -29,13 +29,8 @@ from joserfc.jwk import ECKey
 
 from idp.keys.gm_jose import SM2Key
 from idp.keys.gm_jose import registry as gm_registry
-from tests.bench.rotation import (
-    ALGS,
-    PROVIDER_RELOAD,
-    Target,
-    register_rp_clients,
-    run_rotation,
-)
+from tests.bench.rotation import PROVIDER_RELOAD, run_rotation
+from tests.bench.rotation_setup import ALGS, Target, register_rp_clients
 from tests.bench.strict_rp import Validator
 from tests.e2e.conftest import _environment, _idp, _serve, _stop, _wait_serving
 from tests.servers import free_port
