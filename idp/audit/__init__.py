@@ -37,7 +37,7 @@ _origin: ContextVar[tuple[str | None, str | None]] = ContextVar(
 def request_origin(ip: str | None, user_agent: str | None) -> Iterator[None]:
     """Where a request answered outside Flask's request handling came from (the WSGI fast
     paths of idp/oidc/fast_paths.py), for the audit rows written while answering it."""
-    token = _origin.set((ip, (user_agent or "")[:256] or None))
+    token = _origin.set((ip, user_agent))
     try:
         yield
     finally:
@@ -68,12 +68,11 @@ def record_event(
     """
     if event.count(":") != 2:
         raise ValueError(f"audit event names are subject:object:action, got {event!r}")
-    if has_request_context():
-        ip = ip or request.remote_addr
-        user_agent = (request.user_agent.string or "")[:256] or None
-    else:
-        origin_ip, user_agent = _origin.get()
-        ip = ip or origin_ip
+    origin: tuple[str | None, str | None] = (
+        (request.remote_addr, request.user_agent.string) if has_request_context() else _origin.get()
+    )
+    ip = ip or origin[0]
+    user_agent = (origin[1] or "")[:256] or None
     written = chain.append(
         session,
         {

@@ -20,11 +20,13 @@ The flow, top to bottom (`FastOAuth.__call__`):
    comparison) go to Flask too, with the body put back.
 3. `_FormRequest`: an Authlib request over that form and Flask's URL for it (`_url`);
    building it checks the transport as Authlib does for the Flask views.
-4. The endpoint, inside an app context (the grants find the provider's parts through it)
-   and with the request's address for any audit row (`idp.audit.request_origin`):
-   - introspection: `IntrospectionEndpoint.create_endpoint_response`;
+4. The endpoint:
+   - introspection: `IntrospectionEndpoint.create_endpoint_response`, handed the
+     provider's parts (it writes nothing and needs no app context);
    - token: `OidcServer.get_token_grant`, then the grant's `validate_token_request` and
-     `create_token_response`, as `AuthorizationServer.create_token_response` runs them.
+     `create_token_response`, as `AuthorizationServer.create_token_response` runs them,
+     inside an app context (the grants find the provider's parts through it) and with
+     the request's address for any audit row (`idp.audit.request_origin`).
    An OAuth error becomes Authlib's error answer, as
    `AuthorizationServer.handle_error_response` makes it.
 5. `_encode`: the answer as `OidcServer.handle_response` and the after-request hooks would
