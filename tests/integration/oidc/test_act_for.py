@@ -10,9 +10,9 @@ from idp.accounts.models import Person
 from idp.db import db
 from realname.agents import authorise_agent, revoke_agent
 from realname.legal_persons import register_organization
-from realname.proofing import Outcome, prove_real_name
 from tests.integration.oidc.conftest import Browser, form_of, redeem
 from tests.integration.oidc.test_code_flow import verify
+from tests.integration.org_support import create_person
 
 DATA = synthetic.generate()
 ENTERPRISE = next(e for e in DATA.enterprises if e.status == "active")
@@ -23,18 +23,7 @@ AGENT = next(p for p in DATA.persons if p.status == "alive" and p is not REP)
 def real_named(app, phone: str, who) -> dict[str, str]:
     data = {"username": f"u{phone[-4:]}", "phone": phone, "password": "teapot-harbour-2026"}
     with app.app_context():
-        person = context.accounts().create_person(db.session, **data)
-        result = prove_real_name(
-            db.session,
-            context.accounts(),
-            context.connectors().population,
-            person,
-            name=who.name,
-            id_type="resident",
-            id_number=who.id_number,
-            channel="web",
-        )
-        assert result.outcome is Outcome.verified
+        person = create_person(db.session, phone, data["password"], who, data["username"])
         db.session.commit()
         data["id"] = person.id
     return data
