@@ -24,6 +24,8 @@ SECONDS = env_float("BENCH_SECONDS", 5)
 BASELINE_SECONDS = env_float("BENCH_BASELINE_SECONDS", 3)
 MAX_REQUESTS = env_int("BENCH_MAX_REQUESTS", 200_000)
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32").split(",")]
+# refresh-token chains per refresh scenario: one per virtual user at the highest concurrency
+REFRESH_CHAINS = max([*CONCURRENCY, 8])
 PROCS = env_int("BENCH_CLIENT_PROCS", 2)
 WARMUP_SECONDS = min(0.5, SECONDS / 5)
 CORES = os.cpu_count() or 1

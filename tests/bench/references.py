@@ -11,9 +11,9 @@ from tests.bench.client import basic_auth
 from tests.bench.loadgen import run_load
 from tests.bench.measuring import (
     BASELINE_SECONDS,
-    CONCURRENCY,
     MAX_REQUESTS,
     PROCS,
+    REFRESH_CHAINS,
     SECONDS,
     emit,
     fixed,
@@ -140,10 +140,8 @@ def _node_token_specs(base: str, auth: str, wanted: list[str]) -> dict[str, dict
                 expect='"active":true',
             )
     if "refresh" in wanted:
-        # as the provider's refresh scenario: one chain per virtual user
-        chains = max([*CONCURRENCY, 8])
         try:
-            tokens = node_signin.refresh_tokens(base, chains)
+            tokens = node_signin.refresh_tokens(base, REFRESH_CHAINS)
         except set_up_errors as exc:
             _skip_node("refresh", f"sign-ins failed: {exc}")
         else:

@@ -38,6 +38,7 @@ from tests.bench.measuring import (
     CORES,
     MAX_REQUESTS,
     PROCS,
+    REFRESH_CHAINS,
     SECONDS,
     emit,
     env_float,
@@ -117,7 +118,7 @@ def bench_idp(results: list[dict[str, Any]], wanted: list[str]) -> None:
         service, web, web_sm2 = idp.clients["service"], idp.clients["web"], idp.clients["web_sm2"]
         service_auth = basic_auth(service["client_id"], service["client_secret"])
         signin = _signin_fields(web)
-        chains = max([*CONCURRENCY, 8])
+        chains = REFRESH_CHAINS
         # One sign-in per refresh chain, and one whose access token userinfo and
         # introspection use (its grant is never refreshed, so the token stays valid).
         tokens = asyncio.run(
