@@ -33,6 +33,13 @@ def _setting(default: Any, env: str, doc: str, **meta: Any) -> Any:
     )
 
 
+def _sm2_private_key() -> str:
+    # Not token_hex: an SM2 scalar must lie in [1, n-2], which 2^-32 of random values miss.
+    from idp.crypto.sm2 import PrivateKey
+
+    return f"{PrivateKey.generate().d:064x}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """The provider's configuration. Field metadata names the env variable and TOML key."""
@@ -125,6 +132,35 @@ class Settings:
         0, "IDP_TRUSTED_PROXIES", "X-Forwarded-For hops to trust", minimum=0, maximum=5
     )
     default_locale: str = _setting("zh", "IDP_DEFAULT_LOCALE", "zh or en", choices=("zh", "en"))
+    audit_checkpoint_key: str = _setting(
+        "",
+        "IDP_AUDIT_CHECKPOINT_KEY",
+        "SM2 private key signing audit checkpoints, 64 hex chars; never in the database",
+        secret=True,
+        hex_bytes=32,
+        generate=_sm2_private_key,
+    )
+    audit_checkpoint_public_key: str = _setting(
+        "",
+        "IDP_AUDIT_CHECKPOINT_PUBLIC_KEY",
+        "SM2 public keys (x‖y, 128 hex chars, comma-separated) that verify checkpoints; "
+        "default: the signing key's",
+    )
+    audit_checkpoint_dir: str = _setting(
+        "",
+        "IDP_AUDIT_CHECKPOINT_DIR",
+        "directory signed audit checkpoints are appended to; default <instance>/audit-checkpoints",
+    )
+    audit_checkpoint_every: int = _setting(
+        1000, "IDP_AUDIT_CHECKPOINT_EVERY", "audit events between checkpoints", minimum=1
+    )
+    audit_checkpoint_interval: int = _setting(
+        300,
+        "IDP_AUDIT_CHECKPOINT_INTERVAL",
+        "seconds after which new audit events are checkpointed",
+        minimum=1,
+        maximum=86400,
+    )
     log_level: str = _setting(
         "INFO",
         "IDP_LOG_LEVEL",
@@ -273,11 +309,13 @@ def load_settings(
         raise ConfigError(f"IDP_INSTANCE_DIR: cannot create {instance}: {exc.strerror}") from None
     values["instance_dir"] = str(instance)
     values.setdefault("database_url", f"sqlite:///{instance / 'idp.db'}")
+    values.setdefault("audit_checkpoint_dir", str(instance / "audit-checkpoints"))
     for f in fields(Settings):
         nbytes = f.metadata.get("hex_bytes")
         if f.metadata.get("secret") and not values.get(f.name):
             size = nbytes or 32
-            values[f.name] = _instance_secret(instance, f.name, partial(secrets.token_hex, size))
+            make = f.metadata.get("generate") or partial(secrets.token_hex, size)
+            values[f.name] = _instance_secret(instance, f.name, make)
             source[f.name] = "generated"
         if nbytes and f.name in values:
             _check_hex(f.metadata["env"], values[f.name], nbytes)
