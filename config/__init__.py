@@ -102,6 +102,34 @@ class Settings:
         300, "IDP_LOGIN_ADDRESS_MAX_FAILURES", "failures per source address per window", minimum=10
     )
     login_address_window: int = _setting(3600, "IDP_LOGIN_ADDRESS_WINDOW", "seconds", minimum=60)
+    realname_tries_per_account: int = _setting(
+        5,
+        "IDP_REALNAME_TRIES_PER_ACCOUNT",
+        "real-name checks (name + ID number) one account may ask the registry for a day",
+        minimum=1,
+        maximum=100,
+    )
+    realname_tries_per_address: int = _setting(
+        30,
+        "IDP_REALNAME_TRIES_PER_ADDRESS",
+        "real-name checks from one source address a day (so are face checks, counted apart)",
+        minimum=1,
+        maximum=10000,
+    )
+    realname_tries_per_id_number: int = _setting(
+        5,
+        "IDP_REALNAME_TRIES_PER_ID_NUMBER",
+        "real-name checks of one ID number a day, whoever asks",
+        minimum=1,
+        maximum=100,
+    )
+    realname_face_tries_per_account: int = _setting(
+        5,
+        "IDP_REALNAME_FACE_TRIES_PER_ACCOUNT",
+        "face checks (实人核验) one account may make a day",
+        minimum=1,
+        maximum=100,
+    )
     connectors_vendor: str = _setting(
         "fake",
         "IDP_CONNECTORS_VENDOR",
