@@ -31,6 +31,7 @@ person must do. The record is consumed when the code (or an error) goes back.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -52,10 +53,13 @@ from idp.db import db, utcnow
 from idp.flows.login import PASSWORD_ACR_CAP
 from idp.oidc.claims import (
     ClaimsRequestError,
+    claims_by_name,
+    consented_request,
     essential_acr,
     loa_number,
     parse_claims_parameter,
-    released_claims,
+    requested_names,
+    scope_claims,
 )
 from idp.oidc.models import Client, Consent
 from idp.oidc.runtime import oidc
@@ -65,6 +69,7 @@ from realname.proofing import REAL_PERSON_LOA
 
 FLOW_TTL = 600
 KIND = "authz-flow"
+_MAX_AGE = re.compile(r"[0-9]{1,9}")  # ASCII digits only: "²".isdigit() is True too
 
 
 class State(StrEnum):
@@ -85,6 +90,24 @@ class SignedInPerson:
     amr: list[str]
     claims: dict[str, Any] = field(default_factory=dict)
     act_for: str | None = None  # organisation id, when acting for one
+
+
+@dataclass(frozen=True)
+class Release:
+    """What the RP will be able to read if the person agrees: decided once, here, and
+    shown on the consent page exactly; the code carries nothing more."""
+
+    scopes: list[str]  # asked for and registered for the client
+    by_name: frozenset[str]  # claims asked for by name beyond what the scopes release
+    claims: frozenset[str]  # everything released: the scopes' claims and `by_name`
+
+
+def release_for(params: dict[str, str], client: Client) -> Release:
+    scopes = client.get_allowed_scope(params.get("scope")).split()
+    from_scopes = scope_claims(scopes)
+    asked = requested_names(parse_claims_parameter(params.get("claims")))
+    by_name = frozenset(claims_by_name(asked, client.scopes) - from_scopes)
+    return Release(scopes, by_name, frozenset(from_scopes | by_name))
 
 
 # What the view does next: show a page, or send the browser somewhere.
@@ -198,7 +221,7 @@ def decide(flow_id: str, sso: SsoSession | None, decision: str) -> Outcome:
         )
         db.session.commit()
         return _refuse(params, "access_denied", "the person declined")
-    _remember_consent(sso.person_id, params["client_id"], params.get("scope", ""), sso.channel)
+    _remember_consent(sso.person_id, params, sso.channel)
     return _issue_code(record, sso)
 
 
@@ -212,13 +235,26 @@ def _validate(params: dict[str, str]) -> Outcome | None:
     except ClaimsRequestError as error:
         return _refuse(params, "invalid_request", str(error))
     client = oidc().clients.get(params.get("client_id"))
-    if client and "idcard" in params.get("scope", "").split() and "idcard" not in client.scopes:
-        return _refuse(params, "invalid_scope", "this client may not receive ID numbers")
+    problem = _scope_problem(params.get("scope", "").split(), client.scopes if client else [])
+    if problem is not None:
+        return _refuse(params, "invalid_scope", problem)
     prompt = set(params.get("prompt", "").split())
     if "none" in prompt and len(prompt) > 1:
         return _refuse(params, "invalid_request", "prompt=none cannot be combined")
-    if "max_age" in params and not params["max_age"].isdigit():
-        return _refuse(params, "invalid_request", "max_age must be a whole number")
+    if "max_age" in params and not _MAX_AGE.fullmatch(params["max_age"]):
+        return _refuse(params, "invalid_request", "max_age must be a whole number of seconds")
+    return None
+
+
+def _scope_problem(requested: list[str], registered: list[str]) -> str | None:
+    """Scopes the client is not registered for are left out of what it gets (RFC 6749
+    3.3), except where that would change what the request means."""
+    if "idcard" in requested and "idcard" not in registered:
+        return "this client may not receive ID numbers"
+    if "openid" in requested and "openid" not in registered:
+        return "this client is not registered for OpenID Connect (scope openid)"
+    if not set(requested) & set(registered):
+        return "none of the requested scopes is registered for this client"
     return None
 
 
@@ -251,30 +287,25 @@ def _advance(record: dict[str, Any], sso: SsoSession | None) -> Outcome:
     if agreements.pending_for(db.session, person.id):
         context.store().upsert(KIND, record["id"], record, FLOW_TTL)  # resumed afterwards
         return AcceptAgreement(record["id"])
-    if "org" in params.get("scope", "").split() and "act_for" not in record:
+    client = oidc().clients.get(params["client_id"])
+    if client is None:  # deleted while the person was signing in
+        return ShowError("invalid_client", "the service is no longer registered")
+    release = release_for(params, client)
+    if "org" in release.scopes and "act_for" not in record:
         options = memberships_for(db.session, person)
         if options:
             if "none" in params.get("prompt", "").split():
                 return _refuse(params, "interaction_required", "choose whom you act for")
             record.update(state=State.choosing, sso_id=sso.id)
             context.store().upsert(KIND, record["id"], record, FLOW_TTL)
-            client = oidc().clients.get(params["client_id"])
-            assert client is not None
             return ChooseActFor(record["id"], client, options)
         record["act_for"] = None
-    if _needs_consent(params, person.id):
+    if _needs_consent(params, person.id, client, release):
         if "none" in params.get("prompt", "").split():
             return _refuse(params, "consent_required", "the person has not consented")
         record.update(state=State.consenting, sso_id=sso.id)
         context.store().upsert(KIND, record["id"], record, FLOW_TTL)
-        client = oidc().clients.get(params["client_id"])
-        assert client is not None
-        scopes = client.get_allowed_scope(params.get("scope")).split()
-        claims = parse_claims_parameter(params.get("claims"))
-        names = released_claims(
-            " ".join(scopes), {**claims.get("userinfo", {}), **claims.get("id_token", {})}
-        )
-        return AskConsent(record["id"], client, scopes, sorted(names - {"sub"}))
+        return AskConsent(record["id"], client, release.scopes, sorted(release.claims - {"sub"}))
     return _issue_code(record, sso)
 
 
@@ -312,10 +343,11 @@ def _required_level(params: dict[str, str]) -> int:
     return min(wanted) if wanted else 0
 
 
-def _needs_consent(params: dict[str, str], person_id: str) -> bool:
-    client = oidc().clients.get(params["client_id"])
-    if client is None:
-        return True
+def _needs_consent(
+    params: dict[str, str], person_id: str, client: Client, release: Release
+) -> bool:
+    """A remembered consent covers what its page listed: its scopes, and the claims the
+    person allowed by name. Anything more is asked again."""
     if "consent" in params.get("prompt", "").split():
         return True
     if client.first_party:
@@ -323,41 +355,50 @@ def _needs_consent(params: dict[str, str], person_id: str) -> bool:
     consent = db.session.scalar(
         select(Consent).where(Consent.person_id == person_id, Consent.client_id == client.client_id)
     )
-    requested = set(client.get_allowed_scope(params.get("scope")).split())
-    return consent is None or not requested <= set(consent.scopes)
+    if consent is None or not set(release.scopes) <= set(consent.scopes):
+        return True
+    return not release.by_name <= set(consent.claims) | scope_claims(consent.scopes)
 
 
-def _remember_consent(person_id: str, client_id: str, scope: str, channel: str) -> None:
+def _remember_consent(person_id: str, params: dict[str, str], channel: str) -> None:
+    client_id = params["client_id"]
     client = oidc().clients.get(client_id)
-    scopes = client.get_allowed_scope(scope).split() if client else []
+    release = release_for(params, client) if client else Release([], frozenset(), frozenset())
     consent = db.session.scalar(
         select(Consent).where(Consent.person_id == person_id, Consent.client_id == client_id)
     )
     if consent is None:
-        consent = Consent(person_id=person_id, client_id=client_id, scopes=[])
+        consent = Consent(person_id=person_id, client_id=client_id, scopes=[], claims=[])
         db.session.add(consent)
-    consent.scopes = sorted(set(consent.scopes) | set(scopes))
+    consent.scopes = sorted(set(consent.scopes) | set(release.scopes))
+    consent.claims = sorted(set(consent.claims or []) | release.by_name)
     consent.last_used_at = utcnow()
     record_event(
         db.session,
         "person:consent:granted",
         person_id=person_id,
         channel=channel,
-        detail={"client_id": client_id, "scopes": consent.scopes},
+        detail={"client_id": client_id, "scopes": consent.scopes, "claims": consent.claims},
     )
     db.session.commit()
 
 
 def _issue_code(record: dict[str, Any], sso: SsoSession) -> Outcome:
-    params = record["params"]
     context.store().destroy(KIND, record["id"])
+    client = oidc().clients.get(record["params"]["client_id"])
+    if client is None:
+        return ShowError("invalid_client", "the service is no longer registered")
+    release = release_for(record["params"], client)
+    # The code carries the scopes the client is registered for and the claims the person
+    # agreed to, nothing else: tokens and userinfo never see the rest of the request.
+    params = {**record["params"], "scope": " ".join(release.scopes)}
     signed_in = SignedInPerson(
         person_id=sso.person_id,
         sid=sso.id,
         auth_time=sso.auth_time,
         acr=sso.acr,
         amr=sso.amr,
-        claims=parse_claims_parameter(params.get("claims")),
+        claims=consented_request(parse_claims_parameter(params.get("claims")), release.claims),
         act_for=record.get("act_for"),
     )
     server = oidc().server

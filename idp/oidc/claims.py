@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,9 +11,9 @@ from sqlalchemy.orm import Session
 from idp.accounts.models import Person
 from idp.accounts.services import Accounts
 from realname.agents import org_claim
+from realname.proofing import REAL_NAME_LOA
 
 LOA_PREFIX = "urn:cn:gov:idp:loa:"
-REAL_NAME_LOA = 3
 ACR_VALUES = [f"{LOA_PREFIX}{n}" for n in (2, 3, 4, 5)]
 
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
@@ -37,13 +38,23 @@ class ClaimsRequestError(ValueError):
     pass
 
 
+# Far more than any real request (every supported claim with values, in both members),
+# and small enough that parsing stays cheap and shallow.
+MAX_CLAIMS_PARAMETER = 4096
+_SPEC_KEYS = {"essential": bool, "value": str, "values": list}
+
+
 def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]]:
-    """OIDC Core 5.5: a JSON object with `userinfo` and/or `id_token` members."""
+    """OIDC Core 5.5: a JSON object with `userinfo` and/or `id_token` members, each an
+    object of claim name -> null or {"essential": bool, "value": str, "values": [str]}.
+    Anything else is a ClaimsRequestError (the RP gets invalid_request), never a crash."""
     if not raw:
         return {}
+    if len(raw) > MAX_CLAIMS_PARAMETER:
+        raise ClaimsRequestError("the claims parameter is too long")
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the stack
         raise ClaimsRequestError("the claims parameter is not valid JSON") from None
     if not isinstance(value, dict):
         raise ClaimsRequestError("the claims parameter must be a JSON object")
@@ -53,16 +64,27 @@ def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]]:
         if not isinstance(members, dict):
             raise ClaimsRequestError(f"claims.{target} must be a JSON object")
         for name, spec in members.items():
-            if spec is not None and not isinstance(spec, dict):
-                raise ClaimsRequestError(f"claims.{target}.{name} must be null or an object")
+            _check_spec(f"claims.{target}.{name}", spec)
         parsed[target] = members
     return parsed
+
+
+def _check_spec(where: str, spec: Any) -> None:
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        raise ClaimsRequestError(f"{where} must be null or an object")
+    for key, kind in _SPEC_KEYS.items():
+        if key in spec and not isinstance(spec[key], kind):
+            raise ClaimsRequestError(f"{where}.{key} must be a {kind.__name__}")
+    if not all(isinstance(v, str) for v in spec.get("values", [])):
+        raise ClaimsRequestError(f"{where}.values must be a list of strings")
 
 
 def essential_acr(claims: dict[str, dict[str, Any]]) -> list[str]:
     """acr values the RP marked essential in the claims parameter, if any."""
     spec = (claims.get("id_token") or {}).get("acr") or {}
-    if not spec.get("essential"):
+    if spec.get("essential") is not True:
         return []
     values = spec.get("values") or ([spec["value"]] if "value" in spec else [])
     return [v for v in values if isinstance(v, str)]
@@ -78,14 +100,46 @@ def loa_number(acr: str) -> int:
 RESTRICTED_CLAIMS = frozenset(SCOPE_CLAIMS["idcard"])
 
 
-def released_claims(scope: str, claims_request: dict[str, Any] | None) -> set[str]:
-    """Claims for the granted scope, plus those asked for by name; restricted claims (the
-    ID number) only ever come through their scope, never through the claims parameter."""
-    names = {c for s in scope.split() for c in SCOPE_CLAIMS.get(s, ())}
-    for name in claims_request or {}:
-        if name in CLAIMS_SUPPORTED and name not in RESTRICTED_CLAIMS:
-            names.add(name)
-    return names
+def scope_claims(scopes: Iterable[str]) -> set[str]:
+    """The claims the given scopes release."""
+    return {c for s in scopes for c in SCOPE_CLAIMS.get(s, ())}
+
+
+def claims_by_name(names: Iterable[str] | None, client_scopes: Iterable[str]) -> set[str]:
+    """Claims an RP may ask for by name in the `claims` parameter: only those that one of
+    its registered scopes covers, and never the restricted ones (the ID number comes only
+    through its own scope)."""
+    covered = scope_claims(client_scopes) - RESTRICTED_CLAIMS
+    return {name for name in names or () if name in covered}
+
+
+def released_claims(
+    scope: str, claims_request: dict[str, Any] | None, client_scopes: Iterable[str]
+) -> set[str]:
+    """What a token of `scope` releases: the claims of those of its scopes the client is
+    registered for, plus the claims asked for by name that the client may have. The
+    authorization step has already cut `claims_request` down to what the person
+    consented to (`consented_request`)."""
+    registered = set(client_scopes)
+    names = scope_claims(s for s in scope.split() if s in registered)
+    return names | claims_by_name(claims_request, registered)
+
+
+def requested_names(claims: dict[str, dict[str, Any]]) -> set[str]:
+    """Every claim named in a parsed `claims` parameter, in either member."""
+    return set(claims.get("userinfo") or {}) | set(claims.get("id_token") or {})
+
+
+def consented_request(
+    claims: dict[str, dict[str, Any]], released: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """The `claims` parameter cut down to the claims that will be released, for the code
+    and the grant to carry: what was not consented to is never looked at again."""
+    released = set(released)
+    return {
+        target: {n: spec for n, spec in members.items() if n in released}
+        for target, members in claims.items()
+    }
 
 
 def org_claims(

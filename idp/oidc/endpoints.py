@@ -214,7 +214,7 @@ def userinfo() -> Response:
     if grant is None or client is None or person is None or not person.active:
         return _bearer_error(401, "invalid_token", "the grant behind this token has ended")
     requested = (grant.get("claims") or {}).get("userinfo")
-    names = released_claims(claims["scope"], requested)
+    names = released_claims(claims["scope"], requested, client.scopes)
     body = {
         "sub": claims["sub"],
         **person_claims(person, context.accounts(), names),

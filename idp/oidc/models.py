@@ -99,7 +99,8 @@ class Client(Base):
 
 
 class Consent(Base):
-    """What a person allowed a client to receive. Remembered until revoked."""
+    """What a person allowed a client to receive: scopes, and claims asked for by name.
+    Remembered until revoked; it covers exactly what the consent page listed."""
 
     __tablename__ = "consents"
     __table_args__ = (UniqueConstraint("person_id", "client_id"),)
@@ -108,6 +109,8 @@ class Consent(Base):
     person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Claims allowed one by name (the `claims` request parameter) beyond those of `scopes`
+    claims: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
