@@ -93,9 +93,16 @@ class IntrospectionEndpoint(HintOnly, _Introspection):
         return find_token(token_string, token_type_hint, self.runtime)
 
     def check_permission(self, token: FoundToken, client: Any, request: Any) -> bool:
-        # Resource servers are confidential clients; a public client may only ask about
-        # its own tokens.
-        return not client.public or token.client_id == client.client_id
+        """RFC 7662 2.2 and 4: the token's own client may learn about it, and so may a
+        confidential resource server the access token names as an audience; anyone else
+        is told `active: false`, as for a token that does not exist. Refresh tokens are
+        only ever their client's business."""
+        if token.client_id == client.client_id:
+            return True
+        if token.kind != "access_token" or client.public:
+            return False
+        aud = token.claims.get("aud")
+        return client.client_id in (aud if isinstance(aud, list) else [aud])
 
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         runtime = self.runtime or oidc()

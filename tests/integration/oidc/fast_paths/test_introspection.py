@@ -140,13 +140,14 @@ def test_parameter_errors(introspect, rp, tokens):
 
 
 # -- whose token, and which tokens ----------------------------------------------------
-def test_another_confidential_client_may_introspect_a_token(introspect, register, tokens, rp):
-    """Today's rule (IntrospectionEndpoint.check_permission): confidential clients are
-    resource servers and may ask about any token; a public client only about its own."""
-    resource_server = register()
-    answer = introspect(ask(resource_server, tokens["access_token"]))
-    assert answer.body is not None and answer.body["active"] is True
-    assert answer.body["client_id"] == rp.client_id
+def test_another_confidential_client_learns_nothing_of_a_token(introspect, register, tokens):
+    """RFC 7662 2.2 and 4 (IntrospectionEndpoint.check_permission): only the token's own
+    client, or a resource server the token names as its audience, learns about it; to any
+    other client a live token looks like no token at all, on both paths."""
+    other = register(grant_types=["client_credentials"], redirect_uris=[])
+    for kind in ("access_token", "refresh_token"):
+        answer = introspect(ask(other, tokens[kind]))
+        assert answer.status == 200 and answer.body == {"active": False}, kind
 
 
 def test_a_public_client_only_learns_about_its_own_tokens(
