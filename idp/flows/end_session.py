@@ -4,7 +4,9 @@ RP sends the browser to /end_session (id_token_hint, client_id,
 post_logout_redirect_uri, state)
     -> [hint or client_id names a known client?] and
        [post_logout_redirect_uri registered for it, exactly?] --no--> REFUSE (no redirect)
-    -> [a valid id_token_hint for this browser's session, or the person confirmed?]
+    -> [id_token_hint one of our ID tokens (not an access or logout token, though we
+       signed those too), issued to a known client, for this browser's session; or the
+       person confirmed?]
            no  -> CONFIRM page (button decision=logout)
            yes -> sign out (session + its grants), then back to the RP
                   (post_logout_redirect_uri?state=...) or a "signed out" page
@@ -12,6 +14,8 @@ post_logout_redirect_uri, state)
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -53,8 +57,9 @@ class Done:
 
 def handle(request: Request, sso: SsoSession | None) -> Confirm | Refuse | Done:
     params = {k: request.values[k] for k in PARAMS if request.values.get(k)}
-    hint = _read_hint(params.get("id_token_hint"))
-    if params.get("id_token_hint") and hint is None:
+    try:
+        hint = _read_hint(params.get("id_token_hint"))
+    except InvalidTokenError:
         return Refuse("id_token_hint is not an ID token we issued")
     client_id = params.get("client_id") or (hint or {}).get("aud")
     if hint and params.get("client_id") and params["client_id"] != hint.get("aud"):
@@ -67,7 +72,9 @@ def handle(request: Request, sso: SsoSession | None) -> Confirm | Refuse | Done:
         return Refuse("post_logout_redirect_uri is not registered for this client")
 
     confirmed = request.method == "POST" and request.form.get("decision") == "logout"
-    hinted_here = bool(hint and sso and hint.get("sid") == sso.id)
+    hinted_here = bool(
+        hint and sso and client and hint.get("sid") == oidc().tokens.session_id(sso.id, client)
+    )
     if sso is not None and not (confirmed or hinted_here):
         return Confirm(params, client.name if client else None)
 
@@ -80,11 +87,36 @@ def handle(request: Request, sso: SsoSession | None) -> Confirm | Refuse | Done:
 
 
 def _read_hint(raw: str | None) -> dict[str, Any] | None:
-    """An ID token we signed; expired ones are fine (RP-Initiated Logout 1.0, section 2)."""
+    """The claims of an ID token we issued; expired ones are fine (RP-Initiated Logout
+    1.0, section 2). None for another kind of token we signed (an access token, a Logout
+    Token): it proves nothing about the person's wish, so they are asked. Raises
+    InvalidTokenError for anything we did not sign."""
     if not raw:
         return None
-    try:
-        claims = oidc().tokens.keys.verify(raw, algs=ID_TOKEN_ALGS)
-    except InvalidTokenError:
+    claims = oidc().tokens.keys.verify(raw, algs=ID_TOKEN_ALGS)
+    if claims.get("iss") != oidc().issuer:
+        raise InvalidTokenError("another issuer")
+    if _header_type(raw) not in (None, "JWT") or not _shaped_like_id_token(claims):
         return None
-    return claims if claims.get("iss") == oidc().issuer else None
+    return claims
+
+
+def _header_type(raw: str) -> str | None:
+    """The (already verified) JOSE header's `typ`: ID tokens have none, ours at least;
+    access tokens say at+jwt, Logout Tokens logout+jwt."""
+    segment = raw.split(".", 1)[0]
+    header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    typ = header.get("typ")
+    return typ.upper() if isinstance(typ, str) else None
+
+
+def _shaped_like_id_token(claims: dict[str, Any]) -> bool:
+    # An ID token names its one client in both `aud` and `azp`; it has no scope, no grant
+    # and no events (which access and Logout Tokens have).
+    aud = claims.get("aud")
+    return (
+        isinstance(aud, str)
+        and claims.get("azp") == aud
+        and "auth_time" in claims
+        and not {"scope", "gid", "client_id", "events"} & claims.keys()
+    )

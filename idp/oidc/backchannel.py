@@ -93,7 +93,7 @@ def logout_token(tokens: TokenIssuer, client: Client, *, person_id: str, sid: st
         "exp": now + LOGOUT_TOKEN_TTL,
         "jti": secrets.token_urlsafe(16),
         "sub": tokens.subject(person_id, client),
-        "sid": sid,
+        "sid": tokens.session_id(sid, client),  # as in this client's ID tokens
         "events": {LOGOUT_EVENT: {}},
     }  # never a nonce (section 2.4): a Logout Token must not pass for an ID token
     return tokens.keys.sign(claims, alg=client.id_token_signed_response_alg, typ=LOGOUT_TOKEN_TYP)

@@ -24,7 +24,7 @@ from idp.oidc.artifacts import Artifacts
 from idp.oidc.claims import org_claims, person_claims, released_claims
 from idp.oidc.clients import ACCESS_TOKEN_ALGS
 from idp.oidc.models import Client
-from idp.oidc.subjects import subject_for
+from idp.oidc.subjects import session_for, subject_for
 
 ACCESS_TOKEN_TYP = "at+jwt"
 
@@ -87,6 +87,9 @@ class TokenIssuer:
     def subject(self, person_id: str, client: Client) -> str:
         return subject_for(person_id, client, self.salt)
 
+    def session_id(self, sso_id: str, client: Client) -> str:
+        return session_for(sso_id, client, self.salt)
+
     # -- Authlib token generator -----------------------------------------------------------
     def __call__(
         self,
@@ -98,7 +101,9 @@ class TokenIssuer:
         expires_in: int | None = None,
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
-        scope = scope or ""
+        # Only scopes the client is registered for, whatever a grant passes on: a token
+        # never says more than the client may have.
+        scope = client.get_allowed_scope(scope)
         now = int(time.time())
         ttl = expires_in or self.access_ttl
         claims: dict[str, Any] = {
@@ -119,7 +124,7 @@ class TokenIssuer:
                 gid=user.grant_id,
             )
             if user.sid:
-                claims["sid"] = user.sid
+                claims["sid"] = self.session_id(user.sid, client)
         else:
             claims["sub"] = client.client_id
         token: dict[str, Any] = {
@@ -151,7 +156,7 @@ class TokenIssuer:
             "amr": user.amr,
         }
         if user.sid:
-            claims["sid"] = user.sid
+            claims["sid"] = self.session_id(user.sid, client)
         if user.nonce:
             claims["nonce"] = user.nonce
         if token.get("access_token"):
@@ -163,7 +168,7 @@ class TokenIssuer:
         if requested or acting:  # claims asked for in the ID token itself (OIDC Core 5.5)
             person = db.session.get(Person, user.person_id)
             if person is not None:
-                names = released_claims("org" if acting else "", requested)
+                names = released_claims("org" if acting else "", requested, client.scopes)
                 claims.update(person_claims(person, self.accounts, names))
                 claims.update(org_claims(db.session, person, user.act_for, names))
         return self.keys.sign(claims, alg=client.id_token_signed_response_alg)

@@ -279,10 +279,11 @@ def test_only_the_ended_sessions_rps_hear_of_it(app, browser, person, register, 
     assert len({laptop["sid"], phone["sid"], bob["sid"]}) == 3
 
     sign_out(browser)
-    assert rps.next().path == "/social"
+    check_logout_token(app, rps.next(), rp, laptop)  # the laptop ID token's own sid
     assert rps.rest() == []
     (delivered,) = audit_rows(app, "delivered")
-    assert delivered.session_id == laptop["sid"]
+    (ended,) = ended_sessions(app)
+    assert delivered.session_id == ended.session_id  # the provider's session id, not the RP's
 
     # "sign out everywhere else" from a new session ends the phone's, and tells its RP
     desk = Browser(app.test_client(), person)
@@ -292,7 +293,15 @@ def test_only_the_ended_sessions_rps_hear_of_it(app, browser, person, register, 
     )
     check_logout_token(app, rps.next(), rp, phone)
     assert rps.rest() == []  # nothing for bob's session
-    assert [r.session_id for r in audit_rows(app, "delivered")] == [laptop["sid"], phone["sid"]]
+    ended_ids = [r.session_id for r in ended_sessions(app)]
+    assert [r.session_id for r in audit_rows(app, "delivered")] == ended_ids
+    assert len(set(ended_ids)) == 2
+
+
+def ended_sessions(app) -> list[AuditEvent]:
+    with app.app_context():
+        query = select(AuditEvent).where(AuditEvent.event == "person:session:ended")
+        return list(db.session.scalars(query.order_by(AuditEvent.seq)))
 
 
 def test_discovery_says_back_channel_logout_is_supported(app):
