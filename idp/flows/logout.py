@@ -4,6 +4,7 @@ sign-out (account centre, /logout, or an RP's end_session request)
     -> SSO session destroyed in Redis, cookie cleared
     -> the session's grants revoked (refresh and access tokens die with them),
        except grants with offline_access, which outlive the browser session
+       (a password change or reset ends those too: `after_password_change`)
     -> audit row person:session:ended
     -> after the commit, every RP that got tokens in the session and registered a
        backchannel_logout_uri is sent a Logout Token from a background worker
@@ -45,4 +46,22 @@ def sign_out_others(person_id: str, keep: str | None, *, reason: str) -> int:
     for sso in context.sessions().list_for_person(person_id):
         if sso.id != keep:
             ended += sign_out(sso, reason=reason)
+    return ended
+
+
+def after_password_change(person_id: str, keep: str | None, *, reason: str) -> int:
+    """A new password ends everything the old one opened: every other session, and every
+    token of the person, offline_access refresh tokens included (a thief holding one
+    must lose it). Only session `keep` lives on, when the person chose to stay signed
+    in there. Returns how many sessions ended."""
+    ended = sign_out_others(person_id, keep, reason=reason)
+    revoked = oidc().artifacts.revoke_person_grants(person_id, keep_sid=keep)
+    record_event(
+        db.session,
+        "person:tokens:revoked",
+        person_id=person_id,
+        session_id=keep,
+        detail={"reason": reason, "grants_revoked": revoked},
+    )
+    db.session.commit()
     return ended

@@ -21,7 +21,7 @@ from idp.accounts.throttle import account_key
 from idp.audit import record_event
 from idp.crypto.passwords import PasswordProblem, PasswordRejectedError
 from idp.db import db
-from idp.flows.logout import sign_out_others
+from idp.flows.logout import after_password_change
 
 KIND = "recover"
 
@@ -78,6 +78,6 @@ def confirm(flow_id: str, code: str, *, password: str, ip: str | None) -> bool |
         return Refused("expired")
     record_event(session, "person:password:reset", person_id=person.id, channel="web", ip=ip)
     session.commit()
-    sign_out_others(person.id, keep=None, reason="password_reset")
+    after_password_change(person.id, keep=None, reason="password_reset")
     context.login_throttle().unblock(account_key(person.id, record["phone"]))
     return True

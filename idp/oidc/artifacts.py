@@ -84,6 +84,16 @@ class Artifacts:
                 revoked += self.revoke_grant(grant_id)
         return revoked
 
+    def revoke_person_grants(self, person_id: str, keep_sid: str | None = None) -> int:
+        """Every grant of the person, offline_access ones included, except those of SSO
+        session `keep_sid` (a password change: only the session that made it lives on)."""
+        ids = self.store.index_members("person-grants", person_id)
+        revoked = 0
+        for grant_id, data in zip(ids, self.store.find_many("grant", ids), strict=True):
+            if data and (keep_sid is None or data.get("sid") != keep_sid):
+                revoked += self.revoke_grant(grant_id)
+        return revoked
+
     def revoke_person_client_grants(self, person_id: str, client_id: str) -> int:
         ids = self.store.index_members("person-grants", person_id)
         revoked = 0

@@ -103,7 +103,13 @@ def change_password() -> Response:
         session_id=g.sso.id,
     )
     db.session.commit()
-    logout.sign_out_others(person.id, keep=g.sso.id, reason="password_changed")
+    if request.form.get("sign_out_here") == "yes":
+        logout.sign_out(g.sso, reason="password_changed")  # its RPs hear of it first
+        logout.after_password_change(person.id, keep=None, reason="password_changed")
+        end_sso_cookie()
+        flash(_("Your password has been changed. Sign in with the new password."), "info")
+        return redirect(url_for("web.login_form"), 303)
+    logout.after_password_change(person.id, keep=g.sso.id, reason="password_changed")
     flash(_("Your password has been changed. Your other sessions were signed out."), "info")
     return back
 
