@@ -60,7 +60,9 @@ def parse_claims_parameter(raw: str | None) -> dict[str, dict[str, Any]]:
         raise ClaimsRequestError("the claims parameter must be a JSON object")
     parsed: dict[str, dict[str, Any]] = {}
     for target in ("userinfo", "id_token"):
-        members = value.get(target) or {}
+        members = value.get(target)
+        if members is None:
+            members = {}
         if not isinstance(members, dict):
             raise ClaimsRequestError(f"claims.{target} must be a JSON object")
         for name, spec in members.items():
@@ -170,9 +172,10 @@ def person_claims(person: Person, accounts: Accounts, names: set[str]) -> dict[s
         values["id_number"] = accounts.sealer.open(
             person.id_number_sealed, f"persons|id_number|{person.id}"
         )
-    if "phone_number" in names:
+    if {"phone_number", "phone_number_verified"} & names:
         phone = accounts.phone(person)
-        if phone:
+        if phone and "phone_number" in names:
             values["phone_number"] = f"+86{phone}"
+        if phone and "phone_number_verified" in names:
             values["phone_number_verified"] = bool(person.phone_verified)
     return values
