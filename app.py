@@ -14,8 +14,8 @@ import admin
 from config import Settings, load_settings
 from connectors import factory
 from connectors.factory import Endpoint
+from idp import audit, web
 from idp import db as database
-from idp import web
 from idp.accounts.services import Accounts
 from idp.accounts.sessions import SessionStore
 from idp.accounts.throttle import LoginThrottle
@@ -30,6 +30,7 @@ from idp.oidc.fast_paths import FastOAuth
 from idp.oidc.runtime import Oidc
 from idp.store import ArtifactStore, redis_client
 from idp.store import embedded as embedded_redis
+from idp.web import authorize as web_authorize
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -65,6 +66,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     app.extensions["idp.settings"] = settings
     database.init_app(app, settings.database_url)
+    audit.init_app(app, settings)  # signed checkpoints of the audit chain
     store = ArtifactStore(lambda: redis_client(_redis_url(settings)))
     app.extensions["idp.store"] = store
     app.extensions["idp.accounts"] = Accounts(
@@ -91,6 +93,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     web.init_app(app)
     web.csrf.exempt(oidc_endpoints.bp)  # RPs authenticate themselves; no browser forms
+    web.csrf.exempt(web_authorize.start_posted)  # only forwards to GET /authorize
     app.register_blueprint(oidc_endpoints.bp)
     admin.init_app(app)
     front = _front_layers(app, settings, keys, runtime)

@@ -1,7 +1,9 @@
-"""`idp audit`: prove the audit trail's SM3 chain whole, and show its newest rows.
+"""`idp audit`: prove the audit trail's SM3 chain whole against its signed checkpoints,
+write a checkpoint now, and show the newest rows.
 
-`idp audit verify` exits 0 when every row is intact, 1 when the chain is broken (naming
-the first broken row), 2 when it could not check (database unavailable, schema too old).
+`idp audit verify` exits 0 when every row is intact and matches every signed checkpoint,
+1 when the chain is broken (naming the first broken row) or a checkpoint line is bad, 2
+when it could not check (database unavailable, schema too old).
 """
 
 from __future__ import annotations
@@ -9,14 +11,20 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, NoReturn, cast
 
 import click
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from admin.output import fail
-from idp.audit import AuditEvent, verify_chain
+from idp.audit import AuditEvent, Checkpointer, verify_chain
+from idp.audit.chain import AuditChainError
+from idp.audit.checkpoint import public_key_hex
+from idp.audit.checkpoint_log import CheckpointLine, read_checkpoints
+from idp.audit.checkpointer import CheckpointRefusedError
 from idp.audit.verify import DEFAULT_BATCH, VerifyResult
 from idp.db import db
 
@@ -25,7 +33,10 @@ CANNOT_CHECK = 2
 TAIL_COLUMNS = ("seq", "occurred_at", "event", "actor", "channel", "ip")
 
 
-@click.group("audit", help="The audit trail: verify its SM3 hash chain, show the newest rows.")
+@click.group(
+    "audit",
+    help="The audit trail: verify its SM3 hash chain and signed checkpoints, show the newest rows.",
+)
 def audit_group() -> None:
     pass
 
@@ -33,23 +44,88 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--batch", default=DEFAULT_BATCH, show_default=True, hidden=True, type=int)
-def audit_verify(as_json: bool, batch: int) -> None:
-    """Recompute every row's hash in chain order and check the links and the head.
+@click.option(
+    "--checkpoints",
+    "sources",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Checkpoint files or directories, or log files with checkpoint lines "
+    "[default: IDP_AUDIT_CHECKPOINT_DIR].",
+)
+def audit_verify(as_json: bool, batch: int, sources: tuple[Path, ...]) -> None:
+    """Recompute every row's hash in chain order, check the links and the head, and check
+    that the row at each signed checkpoint still has the head hash it signed.
 
-    Exit 0 when the trail is whole, 1 when it is broken (the first broken row is named),
-    2 when it could not be checked."""
+    Exit 0 when the trail is whole, 1 when it is broken (the first broken row is named) or
+    a checkpoint line is not a good signed checkpoint, 2 when it could not be checked."""
+    checkpointer = _checkpointer()
+    # Read before the chain's head: every honest checkpoint is then at or below that head.
+    lines = read_checkpoints(sources or [checkpointer.store.directory], checkpointer.keys)
+    good = [line.checkpoint for line in lines if line.good and line.checkpoint is not None]
+    bad = [line for line in lines if not line.good]
     try:
         with db.database.factory() as session:
-            result = verify_chain(session, batch=max(batch, 1))
+            result = verify_chain(session, batch=max(batch, 1), checkpoints=good)
     except SQLAlchemyError as exc:
         _cannot_check(exc, as_json)
     if as_json:
         broken = result.first_broken.as_json() if result.first_broken else None
-        click.echo(json.dumps({"ok": result.ok, "checked": result.checked, "first_broken": broken}))
+        answer: dict[str, Any] = {
+            "ok": result.ok and not bad,
+            "checked": result.checked,
+            "first_broken": broken,
+        }
+        if lines:  # without checkpoints the answer stays what it always was
+            answer["checkpoints"] = {
+                "good": len(good),
+                "last_good_seq": result.last_good_checkpoint,
+                "bad": [{"where": line.where, "problem": line.problem} for line in bad],
+            }
+        click.echo(json.dumps(answer))
     else:
         _report(result)
-    if not result.ok:
+        _report_checkpoints(result, len(good), bad, sources or [checkpointer.store.directory])
+    if not result.ok or bad:
         sys.exit(BROKEN)
+
+
+@audit_group.command("checkpoint")
+@click.option("--json", "as_json", is_flag=True)
+def audit_checkpoint(as_json: bool) -> None:
+    """Sign the chain's head now and append the checkpoint to IDP_AUDIT_CHECKPOINT_DIR and
+    the log. Refused (exit 1) when the chain does not continue from the last good
+    checkpoint: a rewritten chain is never signed over."""
+    checkpointer = _checkpointer()
+    try:
+        checkpoint = checkpointer.write()
+    except CheckpointRefusedError as exc:
+        fail(f"no checkpoint written: {exc}; run `idp audit verify`", as_json=as_json)
+    except (SQLAlchemyError, AuditChainError) as exc:
+        _cannot_check(exc, as_json)
+    path = str(checkpointer.store.path)
+    if as_json:
+        written = checkpoint.as_json() if checkpoint else None
+        click.echo(json.dumps({"ok": True, "checkpoint": written, "file": path}))
+    elif checkpoint is None:
+        click.echo("audit chain empty: nothing to checkpoint")
+    else:
+        click.echo(
+            f"audit checkpoint written: seq {checkpoint.seq}, head {checkpoint.head[:16]}…, "
+            f"key {checkpoint.key}, to {path}"
+        )
+
+
+@audit_group.command("checkpoint-key")
+@click.option("--json", "as_json", is_flag=True)
+def audit_checkpoint_key(as_json: bool) -> None:
+    """The public key that verifies this instance's checkpoints: give it to a verifying
+    machine as IDP_AUDIT_CHECKPOINT_PUBLIC_KEY (it needs no private key)."""
+    signer = _checkpointer().signer
+    public = public_key_hex(signer.public)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "key_id": signer.key_id, "public_key": public}))
+    else:
+        click.echo(f"key id {signer.key_id}\npublic key {public}")
 
 
 @audit_group.command("tail")
@@ -90,6 +166,30 @@ def _report(result: VerifyResult) -> None:
     click.echo(f"  {result.checked} rows checked intact before the break")
 
 
+def _report_checkpoints(
+    result: VerifyResult, good: int, bad: list[CheckpointLine], sources: Any
+) -> None:
+    for line in bad:
+        click.echo(f"audit checkpoint BAD at {line.where}: {line.problem}")
+    if bad or not result.ok:
+        return
+    if not good:
+        where = ", ".join(str(s) for s in sources)
+        click.echo(
+            f"  no signed checkpoints in {where}: the chain is not anchored outside the database"
+        )
+        return
+    last = result.last_good_checkpoint
+    click.echo(
+        f"  {good} signed checkpoint{'' if good == 1 else 's'} match, the last at seq {last}"
+        + (f"; rows after seq {last} are not yet checkpointed" if last != result.head_seq else "")
+    )
+
+
+def _checkpointer() -> Checkpointer:
+    return cast(Checkpointer, current_app.extensions["idp.audit.checkpointer"])
+
+
 def _event_json(row: Any) -> dict[str, Any]:
     event = {name: row[name] for name in ("id", *TAIL_COLUMNS, "person_id", "detail")}
     event["occurred_at"] = row["occurred_at"].astimezone(UTC).isoformat()
@@ -97,7 +197,7 @@ def _event_json(row: Any) -> dict[str, Any]:
     return event
 
 
-def _cannot_check(exc: SQLAlchemyError, as_json: bool) -> NoReturn:
+def _cannot_check(exc: SQLAlchemyError | AuditChainError, as_json: bool) -> NoReturn:
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     message = f"cannot read the audit trail ({reason}); is the database at `idp db upgrade`?"
     fail(message, as_json=as_json, code=CANNOT_CHECK)

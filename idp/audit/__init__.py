@@ -1,18 +1,30 @@
 """Audit events: `record_event()` writes one row in the caller's transaction, so an event
 and the change it records are committed together or not at all. Rows form an SM3 hash
-chain (idp/audit/chain.py) that `verify_chain()` proves whole."""
+chain (idp/audit/chain.py) that `verify_chain()` proves whole, anchored outside the
+database by signed checkpoints (idp/audit/checkpoint.py, checkpointer.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
-from flask import has_request_context, request
+from flask import Flask, has_request_context, request
 from sqlalchemy.orm import Session
 
+from config import ConfigError, Settings
 from idp.audit import chain
+from idp.audit.checkpoint import (
+    CheckpointKeyError,
+    CheckpointKeys,
+    CheckpointSigner,
+    parse_private_key,
+    parse_public_keys,
+)
+from idp.audit.checkpoint_log import CheckpointLog
+from idp.audit.checkpointer import APPENDED, Checkpointer
 from idp.audit.models import AuditEvent
 from idp.audit.verify import BrokenRow, Problem, VerifyResult, verify_chain
 from idp.db import utcnow
@@ -20,8 +32,10 @@ from idp.db import utcnow
 __all__ = [
     "AuditEvent",
     "BrokenRow",
+    "Checkpointer",
     "Problem",
     "VerifyResult",
+    "init_app",
     "record_event",
     "request_origin",
     "verify_chain",
@@ -87,4 +101,30 @@ def record_event(
             "detail": chain.normalise_detail(detail),
         },
     )
+    # Counted for the checkpointer, which acts on it only once the transaction commits.
+    session.info[APPENDED] = session.info.get(APPENDED, 0) + 1
     return AuditEvent(**written)
+
+
+def init_app(app: Flask, settings: Settings) -> Checkpointer:
+    """The app's checkpointer: signs with the configured key, verifies with the configured
+    public keys (the signing key's when none are), writes where configured."""
+    try:
+        signer = CheckpointSigner(parse_private_key(settings.audit_checkpoint_key))
+    except CheckpointKeyError as exc:
+        raise ConfigError(f"IDP_AUDIT_CHECKPOINT_KEY: {exc}") from None
+    try:
+        trusted = parse_public_keys(settings.audit_checkpoint_public_key)
+    except CheckpointKeyError as exc:
+        raise ConfigError(f"IDP_AUDIT_CHECKPOINT_PUBLIC_KEY: {exc}") from None
+    checkpointer = Checkpointer(
+        app.extensions["idp.db"].engine,
+        signer,
+        CheckpointKeys(trusted or [signer.public]),
+        CheckpointLog(Path(settings.audit_checkpoint_dir)),
+        every=settings.audit_checkpoint_every,
+        interval=settings.audit_checkpoint_interval,
+    )
+    checkpointer.register()
+    app.extensions["idp.audit.checkpointer"] = checkpointer
+    return checkpointer
