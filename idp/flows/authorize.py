@@ -234,6 +234,11 @@ def _validate(params: dict[str, str]) -> Outcome | None:
         return _refuse(params, error.error, error.description or "")
     except ClaimsRequestError as error:
         return _refuse(params, "invalid_request", str(error))
+    except ValueError:
+        # Authlib will not build an error whose description would quote a control or
+        # non-ASCII character from the request (a NUL in response_type, say). Which
+        # parameter it was is unknown here, the redirect URI perhaps: never redirect.
+        return ShowError("invalid_request", "the request contains characters not allowed here")
     client = oidc().clients.get(params.get("client_id"))
     problem = _scope_problem(params.get("scope", "").split(), client.scopes if client else [])
     if problem is not None:

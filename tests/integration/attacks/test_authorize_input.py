@@ -69,3 +69,28 @@ def test_essential_acr_through_claims_is_honoured(live: Live) -> None:
     )
     q = query_of(answer.headers["Location"])
     assert "code" not in q and q["error"] in ("login_required", "unmet_authentication_requirements")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"redirect_uri": "https://rp.example.test/callback\x00"},
+        {"redirect_uri": "https://rp.example.test/回调"},
+    ],
+    ids=["NUL", "Chinese path"],
+)
+def test_a_redirect_uri_authlib_cannot_quote_gets_a_page_not_a_500(live: Live, extra) -> None:
+    """Authlib refuses to build an error description quoting it (a ValueError); and an
+    unregistered redirect URI is never redirected to."""
+    rp = live.client()
+    query = {
+        "response_type": "code",
+        "client_id": rp.client_id,
+        "redirect_uri": rp.redirect_uri,
+        "scope": "openid",
+        "state": "st",
+        **extra,
+    }
+    answer = live.get("/authorize", params=query)
+    assert answer.status_code == 400 and "Location" not in answer.headers
+    assert "无法完成该请求" in answer.text
