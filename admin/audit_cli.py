@@ -60,7 +60,10 @@ def audit_verify(as_json: bool, batch: int, sources: tuple[Path, ...]) -> None:
     a checkpoint line is not a good signed checkpoint, 2 when it could not be checked."""
     checkpointer = _checkpointer()
     # Read before the chain's head: every honest checkpoint is then at or below that head.
-    lines = read_checkpoints(sources or [checkpointer.store.directory], checkpointer.keys)
+    try:
+        lines = read_checkpoints(sources or [checkpointer.store.directory], checkpointer.keys)
+    except OSError as exc:
+        fail(f"cannot read the checkpoints: {exc}", as_json=as_json, code=CANNOT_CHECK)
     good = [line.checkpoint for line in lines if line.good and line.checkpoint is not None]
     bad = [line for line in lines if not line.good]
     try:
@@ -102,6 +105,8 @@ def audit_checkpoint(as_json: bool) -> None:
         fail(f"no checkpoint written: {exc}; run `idp audit verify`", as_json=as_json)
     except (SQLAlchemyError, AuditChainError) as exc:
         _cannot_check(exc, as_json)
+    except OSError as exc:
+        fail(f"cannot write the checkpoint: {exc}", as_json=as_json, code=CANNOT_CHECK)
     path = str(checkpointer.store.path)
     if as_json:
         written = checkpoint.as_json() if checkpoint else None

@@ -330,3 +330,15 @@ def test_an_empty_chain_has_nothing_to_checkpoint_and_says_it_is_not_anchored(
     record(app)
     code, out = cli(app, "checkpoint")
     assert code == 0 and out.startswith("audit checkpoint written: seq 1, head ")
+
+
+def test_a_checkpoint_that_cannot_be_written_is_one_line_and_exit_code_2(
+    make_app: Any, tmp_path: Path
+) -> None:
+    occupied = tmp_path / "a-file-not-a-directory"
+    occupied.write_text("")
+    app = make_app(audit_checkpoint_dir=str(occupied))
+    record(app)
+    code, out = cli(app, "checkpoint")
+    assert code == 2 and out.startswith("idp: cannot write the checkpoint: ")
+    assert len(out.strip().splitlines()) == 1
