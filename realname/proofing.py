@@ -1,9 +1,13 @@
 """Real-name proofing (实名核验): name + ID number, checked against the population registry,
 raises a person to loa:3. Nothing is written unless the registry says "match".
 
-The registry is asked *before* we look for another account with the same number, so
-that "this identity already has an account" is only ever said to someone who knows both
-the name and the number: the check cannot be used to find out who is registered.
+The check must not be an oracle on the registry or on our accounts, since any level-2
+account (one phone number) can ask it. So each account, source address and ID number may
+ask only a few times a day (`Attempts`, counted before the registry is asked), and every
+negative outcome - no match, deceased, cancelled, held by another account - is one answer
+to the person (`NOT_MATCHED`); only the audit trail tells them apart. An identity held by
+another account never shows that account's phone, even masked: name and number pairs
+leak in bulk, and the holder can sign in with the ID number or recover by SMS.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,10 +26,12 @@ from connectors.population import PopulationRegistry
 from idp.accounts.models import Person
 from idp.accounts.services import Accounts
 from idp.audit import record_event
+from idp.store import ArtifactStore
 from realname.identifiers import IdType, check, mask
 
 REAL_NAME_LOA = 3
 MAX_NAME = 64
+ATTEMPT_WINDOW = 86400  # the limits are per day, from the first attempt
 
 
 class Outcome(StrEnum):
@@ -34,8 +41,15 @@ class Outcome(StrEnum):
     no_match = "no_match"
     deceased = "deceased"
     cancelled = "cancelled"
-    identity_taken = "identity_taken"  # another account holds this number: recovery
+    identity_taken = "identity_taken"  # another account holds this number
     unavailable = "unavailable"  # registry did not answer: try later, nothing changed
+    too_many_attempts = "too_many_attempts"  # a daily limit: the registry was not asked
+
+
+# What the person is told as one answer, "does not match the registry".
+NOT_MATCHED = frozenset(
+    {Outcome.no_match, Outcome.deceased, Outcome.cancelled, Outcome.identity_taken}
+)
 
 
 @dataclass(frozen=True)
@@ -43,11 +57,59 @@ class ProofingResult:
     outcome: Outcome
     rule: str | None = None
     masked_number: str | None = None
-    other_account_phone: str | None = None  # masked, for the recovery hint
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """Who asks and how often each may ask a day (IDP_REALNAME_TRIES_*), counted in the
+    store. Web and app pass one; the counter (staff with the person and the card) none."""
+
+    store: ArtifactStore
+    address: str | None
+    per_account: int
+    per_address: int
+    per_id_number: int
+    face_per_account: int
+
+    def over_limit(self, counters: list[tuple[str, str, int]]) -> tuple[str, int] | None:
+        """Count one attempt on each (kind, id, limit) in turn. The first counter over its
+        limit stops the count (so an account or address at its limit cannot use up an ID
+        number's tries): its kind and how far over it is; None when all allow it."""
+        for kind, ident, limit in counters:
+            counted = self.store.incr(kind, ident, ATTEMPT_WINDOW)
+            if counted > limit:
+                return kind, counted - limit
+        return None
 
 
 def id_index(accounts: Accounts, id_type: IdType, number: str) -> str:
     return accounts.sealer.blind_index(f"id:{id_type.value}", number)
+
+
+def _refused_for_now(
+    session: Session,
+    attempts: Attempts,
+    counters: list[tuple[str, str, int]],
+    event: str,
+    person: Person,
+    channel: str,
+    detail: dict[str, Any],
+) -> bool:
+    """True when a daily limit refuses this attempt. Audited when the limit is first
+    passed only: a blocked attacker's retries must not fill the audit trail."""
+    over = attempts.over_limit(counters)
+    if over is None:
+        return False
+    if over[1] == 1:
+        record_event(
+            session,
+            event,
+            person_id=person.id,
+            channel=channel,
+            ip=attempts.address,
+            detail={**detail, "limit": over[0]},
+        )
+    return True
 
 
 def prove_real_name(
@@ -60,6 +122,7 @@ def prove_real_name(
     id_type: str,
     id_number: str,
     channel: str,
+    attempts: Attempts | None = None,
 ) -> ProofingResult:
     """Check and, on a match, record the person's real name. The caller commits."""
     try:
@@ -76,6 +139,24 @@ def prove_real_name(
         return ProofingResult(Outcome.format_rejected, rule="name", masked_number=masked)
     if kind is not IdType.RESIDENT:
         return ProofingResult(Outcome.unsupported_type, masked_number=masked)
+    if attempts is not None and _refused_for_now(
+        session,
+        attempts,
+        [
+            ("realname-account", person.id, attempts.per_account),
+            ("realname-address", attempts.address or "-", attempts.per_address),
+            (
+                "realname-id",
+                accounts.sealer.blind_index("attempts:id:resident", number),
+                attempts.per_id_number,
+            ),
+        ],
+        "person:realname:throttled",
+        person,
+        channel,
+        {"id_number": masked},
+    ):
+        return ProofingResult(Outcome.too_many_attempts, masked_number=masked)
 
     try:
         answer = registry.verify(name, number)
@@ -101,13 +182,9 @@ def prove_real_name(
             "person:realname:identity_taken",
             person_id=person.id,
             channel=channel,
-            detail={"id_number": masked},
+            detail={"id_number": masked, "holder": holder.id},
         )
-        return ProofingResult(
-            Outcome.identity_taken,
-            masked_number=masked,
-            other_account_phone=accounts.masked_phone(holder),
-        )
+        return ProofingResult(Outcome.identity_taken, masked_number=masked)
 
     person.name = name
     person.id_type = kind.value
@@ -135,6 +212,7 @@ class FaceOutcome(StrEnum):
     not_live = "not_live"
     mismatch = "mismatch"
     unavailable = "unavailable"
+    too_many_attempts = "too_many_attempts"  # a daily limit: nothing was asked
 
 
 def prove_real_person(
@@ -147,11 +225,27 @@ def prove_real_person(
     image_b64: str,
     liveness_token: str,
     channel: str,
+    attempts: Attempts | None = None,
 ) -> FaceOutcome:
     """Compare a live face with the registry photo; on a match the person reaches loa:4.
-    The caller commits. Nothing is written unless the face matches."""
+    The caller commits. Nothing is written unless the face matches. Each try counts
+    against the daily limits first: whoever holds the account must not get unlimited
+    tries at passing for its owner."""
     if person.loa < REAL_NAME_LOA or not (person.id_number_sealed and person.name):
         return FaceOutcome.needs_real_name
+    if attempts is not None and _refused_for_now(
+        session,
+        attempts,
+        [
+            ("realperson-account", person.id, attempts.face_per_account),
+            ("realperson-address", attempts.address or "-", attempts.per_address),
+        ],
+        "person:realperson:throttled",
+        person,
+        channel,
+        {},
+    ):
+        return FaceOutcome.too_many_attempts
     number = accounts.sealer.open(person.id_number_sealed, f"persons|id_number|{person.id}")
     try:
         record = registry.verify(person.name, number)

@@ -53,7 +53,8 @@ def send_code(
     With `deliver=False` nothing is sent but everything else happens alike (rate limits, a
     stored code, tries): a decoy, so a flow cannot tell whether a number has an account."""
     phone_key = hashlib.sha256(phone.encode()).hexdigest()[:32]
-    if store.find("sms-recent", phone_key) is not None:
+    # Set, not looked up: simultaneous requests must not all find "no recent code".
+    if not store.add_once("sms-recent", phone_key, {}, PHONE_RESEND_AFTER):
         return CodeRefused(CodeProblem.too_many_codes)
     if store.incr("sms-phone", phone_key, 3600) > PHONE_SENDS_PER_HOUR or (
         ip and store.incr("sms-address", ip, 3600) > ADDRESS_SENDS_PER_HOUR
@@ -65,8 +66,8 @@ def send_code(
         if deliver:
             sms.send(phone, "verification_code", {"code": code, "minutes": str(CODE_TTL // 60)})
     except (ConnectorUnavailable, ConnectorRejected):
+        store.destroy("sms-recent", phone_key)  # nothing went out: asking again is fine
         return CodeRefused(CodeProblem.sms_unavailable)
-    store.upsert("sms-recent", phone_key, {}, PHONE_RESEND_AFTER)
     store.upsert(
         kind,
         flow_id,
@@ -74,7 +75,6 @@ def send_code(
             **(extra or {}),
             "phone": phone,
             "code": _digest(flow_id, code),
-            "tries": 0,
             "expires": time.time() + CODE_TTL,
         },
         CODE_TTL,
@@ -86,18 +86,26 @@ def check_code(
     store: ArtifactStore, kind: str, flow_id: str, code: str
 ) -> dict[str, Any] | CodeRefused:
     """The flow's record if `code` is right (not yet consumed: call `consume_code` once the
-    work it unlocks is done). A wrong code uses up a try."""
-    record = store.find(kind, flow_id)
-    if record is None or record["expires"] < time.time():
-        return CodeRefused(CodeProblem.expired)
-    if hmac.compare_digest(record["code"], _digest(flow_id, code.strip())):
+    work it unlocks is done). A wrong code uses up a try; the comparison and the count are
+    one step in Redis, so guesses sent at once get no more tries than guesses in a row."""
+    record, tries = store.guess(kind, flow_id, "code", _digest(flow_id, code.strip()), MAX_TRIES)
+    if record is not None and record["expires"] >= time.time():
         return record
-    record["tries"] += 1
-    if record["tries"] >= MAX_TRIES:
-        store.destroy(kind, flow_id)
+    return _refusal(tries)
+
+
+def spend_try(store: ArtifactStore, kind: str, flow_id: str) -> CodeRefused:
+    """Charge a try for an answer that tells more than "right code" (e.g. "this user name
+    is taken"), as a wrong code would: without this, one code could test any number of
+    names. Give the answer only if the refusal returned is `wrong_code` (its `tries_left`
+    says how many are left); `expired` means that was the last try."""
+    return _refusal(store.guess(kind, flow_id, "code", "", MAX_TRIES)[1])
+
+
+def _refusal(tries: int | None) -> CodeRefused:
+    if tries is None or tries >= MAX_TRIES:
         return CodeRefused(CodeProblem.expired)
-    store.upsert(kind, flow_id, record, max(int(record["expires"] - time.time()), 1))
-    return CodeRefused(CodeProblem.wrong_code, tries_left=MAX_TRIES - record["tries"])
+    return CodeRefused(CodeProblem.wrong_code, tries_left=MAX_TRIES - tries)
 
 
 def consume_code(store: ArtifactStore, kind: str, flow_id: str) -> bool:

@@ -5,6 +5,8 @@
         --code sent by SMS--> CODE_SENT (Redis record, 10 min; the code stored hashed)
     CODE_SENT: code + user name (optional) + password
         --wrong code--> CODE_SENT (5 tries, then the record is gone: start again)
+        --user name taken--> CODE_SENT, a try used up like a wrong code (else one code
+                             could test any number of user names)
         --expired--> start again
         --phone already has an account--> "sign in instead" (no second account)
         --right code--> ACCOUNT: person at loa:2, phone verified, agreement recorded,
@@ -115,7 +117,12 @@ def confirm(
         return Refused(Problem.username_format)
     except AccountExistsError as exists:
         session.rollback()
-        return Refused(Problem.phone_taken if exists.field == "phone" else Problem.username_taken)
+        if exists.field == "phone":  # the code's own number: nothing to learn by repeating
+            return Refused(Problem.phone_taken)
+        charged = sms_codes.spend_try(store, KIND, flow_id)
+        if charged.problem is not sms_codes.CodeProblem.wrong_code:
+            return Refused.from_code(charged)  # that was the last try: no answer
+        return Refused(Problem.username_taken, tries_left=charged.tries_left)
     except PasswordRejectedError as rejected:
         session.rollback()
         return Refused(Problem.password, password_problem=rejected.problem)

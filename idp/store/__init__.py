@@ -65,6 +65,27 @@ if KEYS[2] then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end
 return 1
 """
 
+# A guess at an artifact's secret (KEYS[1]; its tries counter KEYS[2]), compared and counted
+# in one step so that simultaneous guesses cannot share a try. ARGV: 1 the field holding
+# the secret's digest, 2 the guess's digest ('' never matches: a try spent on something
+# else), 3 the tries allowed, 4 the counter's TTL if the artifact has none. Returns false
+# when the artifact is gone, {1, raw} on a match, {0, tries} otherwise; the try that
+# reaches the limit destroys the artifact. (Lua 5.1 interns strings, so == does not
+# compare the digests byte by byte.)
+_GUESS = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+if ARGV[2] ~= '' and cjson.decode(raw)[ARGV[1]] == ARGV[2] then return {1, raw} end
+local tries = redis.call('INCR', KEYS[2])
+if tries == 1 then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl)
+  else redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+end
+if tries >= tonumber(ARGV[3]) then redis.call('DEL', KEYS[1], KEYS[2]) end
+return {0, tries}
+"""
+
 
 def _dump(payload: dict[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"))
@@ -167,6 +188,24 @@ class ArtifactStore:
             keys.append(_key(kind, successor[0]))
             args[1] = _dump(successor[1])
         return bool(self._run(_SPEND, keys, args))
+
+    def guess(
+        self, kind: str, ident: str, field: str, digest: str, limit: int
+    ) -> tuple[dict[str, Any] | None, int | None]:
+        """Compare `digest` with the artifact's `field` and count a wrong guess, atomically.
+
+        (artifact, None) on a match; (None, tries) when wrong, the artifact destroyed once
+        `tries` reaches `limit`; (None, None) when it is gone. An empty `digest` never
+        matches: it spends a try on an answer that must cost one. The tries are kept
+        beside the artifact (`idp:<kind>-tries:<id>`) and expire with it."""
+        found = self._run(
+            _GUESS, [_key(kind, ident), _key(f"{kind}-tries", ident)], [field, digest, limit, 3600]
+        )
+        if not found:
+            return None, None
+        if int(found[0]) == 1:
+            return _load(found[1]), None
+        return None, int(found[1])
 
     def consume(self, kind: str, ident: str) -> dict[str, Any] | None:
         """Return the artifact and delete it in one step: a second caller gets None."""

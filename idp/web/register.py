@@ -22,7 +22,9 @@ from realname import agreements
 from realname.agreements import CURRENT, AgreementKind
 from realname.identifiers import RULE_MESSAGES
 from realname.proofing import (
+    NOT_MATCHED,
     REAL_PERSON_LOA,
+    Attempts,
     FaceOutcome,
     Outcome,
     prove_real_name,
@@ -50,10 +52,14 @@ def problem_text(refused: register.Refused) -> str:
         register.Problem.username_format: _(
             "A user name has 3 to 64 letters, digits or _ . -, and starts with a letter."
         ),
-        register.Problem.username_taken: _("This user name is taken. Choose another one."),
     }
     if refused.problem is register.Problem.wrong_code:
         return _("The code is wrong. %(n)d tries left.", n=refused.tries_left or 0)
+    if refused.problem is register.Problem.username_taken:
+        return _(
+            "This user name is taken. Choose another one; the code allows %(n)d more tries.",
+            n=refused.tries_left or 0,
+        )
     if refused.problem is register.Problem.password and refused.password_problem:
         return password_problem_text(refused.password_problem)
     return texts.get(refused.problem, _("Please try again."))
@@ -122,6 +128,18 @@ def confirm(flow_id: str) -> Response | str:
     return redirect(url_for("register.realname_form"), 303)
 
 
+def _attempts() -> Attempts:
+    settings = context.settings()
+    return Attempts(
+        store=context.store(),
+        address=request.remote_addr,
+        per_account=settings.realname_tries_per_account,
+        per_address=settings.realname_tries_per_address,
+        per_id_number=settings.realname_tries_per_id_number,
+        face_per_account=settings.realname_face_tries_per_account,
+    )
+
+
 @bp.get("/account/realname")
 @login_required
 def realname_form() -> str:
@@ -143,6 +161,7 @@ def realname() -> Response | tuple[str, int]:
         id_type=request.form.get("id_type", "resident"),
         id_number=request.form.get("id_number", ""),
         channel=g.sso.channel,
+        attempts=_attempts(),
     )
     if result.outcome is Outcome.verified:
         try:
@@ -154,35 +173,40 @@ def realname() -> Response | tuple[str, int]:
         return redirect(url_for("account.overview"), 303)
     db.session.commit()  # audit rows of refusals; the person is unchanged
     zh = str(get_locale()) == "zh"
+    # One answer for every negative outcome: the page must not tell the registry's "no
+    # match" from "deceased" or "cancelled", nor from "another account holds it".
+    not_matched = _(
+        "The name and ID number did not pass the population registry check, or cannot be "
+        "used for a new account. Check them and try again; if this identity already has "
+        "an account, sign in with it or recover it."
+    )
     messages = {
         Outcome.unsupported_type: _(
             "This certificate type cannot be verified online yet. "
             "Please verify at a service counter."
         ),
-        Outcome.no_match: _("The name and ID number do not match the population registry."),
-        Outcome.deceased: _("This ID number cannot be used for registration."),
-        Outcome.cancelled: _("This ID number cannot be used for registration."),
-        Outcome.identity_taken: _(
-            "This identity already has an account (mobile number "
-            "%(phone)s). Sign in with that account.",
-            phone=result.other_account_phone or "-",
-        ),
         Outcome.unavailable: _(
             "The population registry is not answering right now. Nothing "
             "has been changed; please try again later."
         ),
+        Outcome.too_many_attempts: _(
+            "Too many verification attempts today. Nothing was checked this time; "
+            "please try again tomorrow."
+        ),
+        **dict.fromkeys(NOT_MATCHED, not_matched),
     }
     if result.outcome is Outcome.format_rejected:
         zh_text, en_text = RULE_MESSAGES.get(result.rule or "", ("格式不正确", "wrong format"))
         message = _("The ID number was refused: %(rule)s.", rule=zh_text if zh else en_text)
     else:
         message = messages[result.outcome]
-    status = 503 if result.outcome is Outcome.unavailable else 400
+    status = {Outcome.unavailable: 503, Outcome.too_many_attempts: 429}.get(result.outcome, 400)
     return render_template(
         "realname.html",
         person=person,
         error=message,
-        recovery=result.outcome is Outcome.identity_taken,
+        recovery=result.outcome in NOT_MATCHED,
+        throttled=result.outcome is Outcome.too_many_attempts,
         name=request.form.get("name", "")[:64],
     ), status
 
@@ -238,6 +262,7 @@ def face() -> Response | tuple[str, int]:
         image_b64=request.form.get("image", ""),
         liveness_token=request.form.get("liveness_token", ""),
         channel=g.sso.channel,
+        attempts=_attempts(),
     )
     db.session.commit()
     if outcome is FaceOutcome.verified:
@@ -252,6 +277,9 @@ def face() -> Response | tuple[str, int]:
             "The face service is not answering right now. Nothing has "
             "been changed; please try again later."
         ),
+        FaceOutcome.too_many_attempts: _(
+            "Too many face checks today. Nothing was checked this time; please try again tomorrow."
+        ),
     }
-    status = 503 if outcome is FaceOutcome.unavailable else 400
+    status = {FaceOutcome.unavailable: 503, FaceOutcome.too_many_attempts: 429}.get(outcome, 400)
     return render_template("face.html", person=person, error=messages[outcome]), status

@@ -330,9 +330,10 @@ def test_the_same_identity_cannot_have_a_second_account(
     answer = submit_real_name(page, citizen.person)
     assert answer.status == 400
     assert urlpath(page.url) == "/account/realname"
-    alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("该身份已有账号")
-    expect(alert).to_contain_text(masked(citizen.phone))
+    alert = page.get_by_role("alert")  # the same words as any other refusal (issue 11)
+    expect(alert).to_contain_text("姓名与证件号码未通过人口信息库核验")
+    expect(alert).to_contain_text("如该身份已有账号")
+    assert masked(citizen.phone) not in page.content()  # not even masked
     assert citizen.phone not in page.content()
     other = page.get_by_role("link", name="使用已有账号登录")
     expect(other).to_have_attribute("href", "/login?switch=1")

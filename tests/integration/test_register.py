@@ -20,7 +20,9 @@ from tests.helpers import csrf_token
 DATA = synthetic.generate()
 ALIVE = [p for p in DATA.persons if p.status == "alive"]
 DECEASED = next(p for p in DATA.persons if p.status == "deceased")
+CANCELLED = next(p for p in DATA.persons if p.status == "cancelled")
 PASSWORD = "plum-blossom-river-88"
+NOT_MATCHED = "姓名与证件号码未通过人口信息库核验"  # one answer for every negative outcome
 
 
 def sms_code(app, phone: str) -> str:
@@ -106,15 +108,21 @@ def test_same_id_number_twice_is_refused_with_the_recovery_path(app):
     refused = verify_identity(second, ALIVE[2].name, ALIVE[2].id_number)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 400
-    assert "已有账号" in html and "170****0403" in html  # the other account, masked
-    assert "login?switch=1" in html
+    assert NOT_MATCHED in html and "如该身份已有账号" in html  # the same words as no match
+    assert "0403" not in html  # never the other account's phone, not even masked
+    assert "login?switch=1" in html and "/recover" in html
     assert person_by_phone(app, "17000000404").loa == 2  # nothing changed
     assert ALIVE[2].id_number not in html
 
 
 @pytest.mark.parametrize(
     ("case", "message"),
-    [("wrong_name", "不一致"), ("deceased", "无法用于注册"), ("bad_check_digit", "校验码")],
+    [
+        ("wrong_name", NOT_MATCHED),
+        ("deceased", NOT_MATCHED),
+        ("cancelled", NOT_MATCHED),
+        ("bad_check_digit", "校验码"),
+    ],
 )
 def test_real_name_refusals_change_nothing(app, case, message):
     client = app.test_client()
@@ -123,6 +131,8 @@ def test_real_name_refusals_change_nothing(app, case, message):
         response = verify_identity(client, "测试某某", ALIVE[3].id_number)
     elif case == "deceased":
         response = verify_identity(client, DECEASED.name, DECEASED.id_number)
+    elif case == "cancelled":
+        response = verify_identity(client, CANCELLED.name, CANCELLED.id_number)
     else:
         bad = ALIVE[3].id_number[:-1] + ("0" if ALIVE[3].id_number[-1] != "0" else "1")
         response = verify_identity(client, ALIVE[3].name, bad)

@@ -41,6 +41,21 @@ def test_counter_window_starts_at_the_first_event(store):
     assert store.ttl("c", "k") <= 5  # later events do not extend the window
 
 
+def test_guess_compares_and_counts_in_one_step(store):
+    store.upsert("otp", "f", {"code": "d1", "phone": "17000000001"}, ttl=30)
+    assert store.guess("otp", "f", "code", "d1", 3) == (
+        {"code": "d1", "phone": "17000000001"},
+        None,
+    )
+    assert store.guess("otp", "f", "code", "wrong", 3) == (None, 1)
+    assert 0 < store.client.pttl("idp:otp-tries:f") <= 30_000  # dies with its artifact
+    assert store.guess("otp", "f", "code", "", 3) == (None, 2)  # "" spends a try, no match
+    assert store.find("otp", "f") is not None
+    assert store.guess("otp", "f", "code", "wrong", 3) == (None, 3)  # the limit: destroyed
+    assert store.find("otp", "f") is None and not store.client.exists("idp:otp-tries:f")
+    assert store.guess("otp", "f", "code", "d1", 3) == (None, None)  # too late, even right
+
+
 def test_unreachable_redis_is_reported_as_unavailable(short_tmp):
     store = connect(f"unix://{short_tmp}/nothing.sock")
     with pytest.raises(StoreUnavailableError):
