@@ -224,4 +224,7 @@ ZH = {
     "Enter the unified social credit code and the name exactly as on the business licence. They are checked against the enterprise registry. If you are not the legal representative, the legal representative must approve the registration.": "请按营业执照填写统一社会信用代码和单位名称，系统将与企业登记信息核对。如您不是法定代表人，注册须经法定代表人确认。",
     "Organisation name": "单位名称",
     "Only people whose real name is verified can register an organisation.": "完成实名认证后才能注册单位。",
+    "Every other device is signed out, and every service loses the access it had, even access while you are signed out.": "其他设备将全部退出登录，各应用已获得的访问权限（包括离线访问）也将全部失效。",
+    "Sign out on this device too": "本设备也退出登录",
+    "Your password has been changed. Sign in with the new password.": "密码已修改，请使用新密码登录。",
 }
