@@ -3,6 +3,8 @@ consent page, and RP-initiated logout (/end_session). The logic lives in the flo
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
@@ -55,9 +57,24 @@ def _render(outcome: authorize.Outcome) -> Response | tuple[str, int]:
     ), 400
 
 
-@bp.route("/authorize", methods=["GET", "POST"])
+@bp.get("/authorize")
 def start() -> Response | tuple[str, int]:
     return _render(authorize.receive(request, g.sso))
+
+
+@bp.post("/authorize")
+def start_posted() -> Response:
+    """OIDC Core 3.1.2.1: the authorization request as a form POST, usually an RP's
+    auto-submitted form, so a cross-site navigation: the SSO cookie (SameSite=Lax) is not
+    sent with it. The browser is sent on to the same request as a GET, which carries the
+    cookie and gets the very same validation, repeated-parameter refusal (query and body
+    parameters are all passed on), sign-in and consent.
+
+    Exempt from the CSRF check (app.py): this answer reads no cookie and changes nothing,
+    so a forged POST gets no more than a link to GET /authorize would. The act-for and
+    consent forms that follow keep their CSRF tokens."""
+    query = urlencode(list(request.values.items(multi=True)))
+    return redirect(url_for("authorize.start") + (f"?{query}" if query else ""), 303)
 
 
 @bp.get("/authorize/resume/<flow_id>")
