@@ -5,8 +5,16 @@ credentials, as one that is not base64 does, so the request ends in `invalid_cli
 
 private_key_jwt (RFC 7523 section 2.2, OIDC Core section 9): Authlib registers its
 assertion method as `client_assertion_jwt`; we register it under the standard name, accept
-only our issuer as audience, and remember every `jti` in Redis until the assertion expires
-so it cannot be replayed.
+the audiences below, and remember every `jti` in Redis until the assertion expires so it
+cannot be replayed.
+
+The assertion's `aud` must name us as one of exactly two values, wherever the client
+authenticates (token, introspection, revocation): the token endpoint's URL, which OIDC
+Core 9 says it SHOULD be (most client libraries send it), or the issuer, which RFC 7523 3
+allows and draft-ietf-oauth-rfc7523bis makes the one safe value. Nothing else: not the
+URL of the endpoint called, not another URL of ours. Every value accepted is one more a
+client might be tricked into minting for another server (the rfc7523bis attack), and an
+assertion for our token endpoint already authenticates a client to us everywhere.
 """
 
 from __future__ import annotations
@@ -46,14 +54,14 @@ def client_secret_basic(query_client: Any, request: OAuth2Request) -> Any:
 class PrivateKeyJwt(JWTBearerClientAssertion):
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
-    def __init__(self, issuer: str, store: ArtifactStore) -> None:
+    def __init__(self, issuer: str, token_endpoint: str, store: ArtifactStore) -> None:
         super().__init__(validate_jti=True, leeway=30)
-        self.issuer = issuer
+        self.audiences = [issuer, token_endpoint]  # see the module's docstring
         self.store = store
         self.remote_keys = RemoteKeySets()
 
     def get_audiences(self) -> list[str]:
-        return [self.issuer]
+        return self.audiences
 
     def resolve_client_public_key(self, client: Any) -> Any:
         if client.jwks:

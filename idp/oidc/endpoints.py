@@ -187,19 +187,27 @@ def _bearer_error(status: int, error: str, description: str) -> Response:
     return response
 
 
-def _bearer_token() -> str | None:
+def _bearer_token() -> tuple[str | None, str | None]:
+    """The access token (RFC 6750 2.1 header, 2.2 form body), or why the request is
+    malformed: RFC 6750 2 allows one method per request, and a parameter once."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
+    in_header = value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    in_body: list[str] = []
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
-        return request.form.get("access_token")  # RFC 6750 2.2
-    return None
+        in_body = request.form.getlist("access_token")
+    if len(in_body) > 1:
+        return None, "parameter access_token sent more than once"
+    if in_header and in_body:
+        return None, "access_token sent both in the Authorization header and in the body"
+    return in_header or (in_body[0] if in_body else None), None
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 def userinfo() -> Response:
-    raw = _bearer_token()
+    raw, malformed = _bearer_token()
+    if malformed:
+        return _bearer_error(400, "invalid_request", malformed)
     if not raw:
         return _bearer_error(401, "invalid_request", "a Bearer access token is required")
     runtime = oidc()

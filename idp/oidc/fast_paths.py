@@ -23,8 +23,9 @@ The flow, top to bottom (`FastOAuth.__call__`):
 4. The endpoint:
    - introspection: `IntrospectionEndpoint.create_endpoint_response`, handed the
      provider's parts (it writes nothing and needs no app context);
-   - token: `OidcServer.get_token_grant`, then the grant's `validate_token_request` and
-     `create_token_response`, as `AuthorizationServer.create_token_response` runs them,
+   - token: a repeated parameter refused (idp.oidc.parameters.py), then
+     `OidcServer.get_token_grant`, the grant's `validate_token_request` and
+     `create_token_response`, as `OidcServer.create_token_response` runs them,
      inside an app context (the grants find the provider's parts through it) and with
      the request's address for any audit row (`idp.audit.request_origin`).
    An OAuth error becomes Authlib's error answer, as
@@ -57,6 +58,7 @@ from werkzeug.wsgi import get_current_url
 
 from idp.audit import request_origin
 from idp.oidc.introspection import IntrospectionEndpoint
+from idp.oidc.parameters import refuse_repeated_parameters
 from idp.oidc.runtime import Oidc
 from idp.oidc.server import NO_STORE
 from idp.web.security import security_headers
@@ -140,7 +142,8 @@ class FastOAuth:
             return self._encode(*self._run(self._token, request))
 
     def _token(self, request: OAuth2Request) -> tuple[int, Any, list[tuple[str, str]]]:
-        """AuthorizationServer.create_token_response, up to its handle_response."""
+        """OidcServer.create_token_response, up to its handle_response."""
+        refuse_repeated_parameters(request)
         grant = self.server.get_token_grant(request)
         grant.validate_token_request()
         return grant.create_token_response()

@@ -19,6 +19,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
 from idp.audit import record_event
 from idp.db import db
 from idp.keys import InvalidTokenError
+from idp.oidc.parameters import refuse_repeated_parameters
 from idp.oidc.runtime import Oidc, oidc
 
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -73,7 +74,11 @@ class HintOnly:
     """RFC 7662 2.1, RFC 7009 2.1: a hint the server cannot use must not stop the search.
     Authlib refuses a hint it does not know with unsupported_token_type (and a 401, which
     means failed client authentication); here only a missing token is refused, and
-    `find_token` looks through every kind."""
+    `find_token` looks through every kind. A parameter sent twice is refused first."""
+
+    def create_endpoint_response(self, request: Any) -> Any:
+        refuse_repeated_parameters(request)
+        return super().create_endpoint_response(request)  # type: ignore[misc]
 
     def check_params(self, request: Any, client: Any) -> None:
         if "token" not in request.form:

@@ -11,7 +11,7 @@ from typing import Any
 from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
-from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749 import OAuth2Error, OAuth2Request
 from flask import Flask, Response, json
 from flask import request as flask_request
 
@@ -27,6 +27,7 @@ from idp.oidc.grants.pkce import S256CodeChallenge
 from idp.oidc.grants.refresh_token import RefreshTokenGrant
 from idp.oidc.introspection import IntrospectionEndpoint, RevocationEndpoint
 from idp.oidc.models import Client
+from idp.oidc.parameters import refuse_repeated_parameters, refuse_unquotable_parameters
 from idp.oidc.runtime import Oidc
 from idp.oidc.tokens import TokenIssuer
 from idp.store import ArtifactStore
@@ -50,6 +51,25 @@ class OidcServer(AuthorizationServer):
         if isinstance(request, OAuth2Request):
             return request
         return FlaskOAuth2Request(flask_request)
+
+    def get_consent_grant(self, request: Any = None, end_user: Any = None) -> Any:
+        """Authlib's, after refusing a parameter it would quote in an error it cannot
+        build (idp/oidc/parameters.py)."""
+        request = self.create_oauth2_request(request)
+        refuse_unquotable_parameters(request)
+        return super().get_consent_grant(request, end_user)
+
+    def create_token_response(self, request: Any = None) -> Response:
+        """Authlib's, after refusing a repeated parameter (idp/oidc/fast_paths.py does the
+        same before its grants)."""
+        request = self.create_oauth2_request(request)
+        try:
+            refuse_repeated_parameters(request)
+        except OAuth2Error as error:
+            response: Response = self.handle_error_response(request, error)
+            return response
+        token_response: Response = super().create_token_response(request)
+        return token_response
 
     def handle_response(self, status_code: int, payload: Any, headers: Any) -> Response:
         body = json.dumps(payload) if isinstance(payload, dict) else payload
@@ -85,7 +105,9 @@ def init_app(
     server = OidcServer(clients, settings.issuer)
     server.register_token_generator("default", tokens)
     server.register_client_auth_method("client_secret_basic", client_secret_basic)
-    server.register_client_auth_method("private_key_jwt", PrivateKeyJwt(settings.issuer, store))
+    server.register_client_auth_method(
+        "private_key_jwt", PrivateKeyJwt(settings.issuer, f"{settings.issuer}/token", store)
+    )
     server.register_grant(
         AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDConnect()]
     )
