@@ -11,6 +11,7 @@ from flask import current_app
 
 from idp.audit import record_event
 from idp.db import db
+from idp.oidc.claims import SCOPES_SUPPORTED
 from idp.oidc.clients import (
     ACCESS_TOKEN_ALGS,
     AUTH_METHODS,
@@ -56,7 +57,14 @@ def client_group() -> None:
 @click.option("--name", required=True)
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
 @click.option("--grant-type", "grant_types", multiple=True, type=click.Choice(GRANT_TYPES))
-@click.option("--scope", "scopes", multiple=True)
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help=f"A scope the client may be granted; repeat it, or give several separated by "
+    f"spaces. Supported: {' '.join(SCOPES_SUPPORTED)} (a client_credentials client may "
+    "also have API scopes).",
+)
 @click.option(
     "--token-endpoint-auth-method",
     type=click.Choice(AUTH_METHODS),

@@ -86,6 +86,8 @@ class Accounts:
         """The person a sign-in identifier names: a phone number, a resident ID number
         (once real-name verified) or a username."""
         identifier = identifier.strip()
+        if not identifier.isprintable():  # a NUL (PostgreSQL refuses it) or a control
+            return None  # character: no account is named so; never sent to the database
         id_number = _resident_id(identifier)
         if id_number is not None:
             index = self.sealer.blind_index("id:resident", id_number)

@@ -3,11 +3,17 @@
 Redirect URIs are matched exactly; `http:` is allowed only on loopback (RFC 8252 7.3).
 A short-lived in-process cache keeps client lookups off the database on the token path;
 a changed client is seen everywhere within `CACHE_SECONDS`.
+
+What is registered is what can be asked for: a client_id is RFC 6749 A.1 text that fits its
+column, and each scope is one RFC 6749 3.3 scope token. A client_id no client can have (a
+NUL, which PostgreSQL refuses, or one too long) is simply unknown when looked up, so every
+endpoint answers it as its protocol answers an unknown client.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import secrets
 import threading
 import time
@@ -18,6 +24,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp.oidc.claims import SCOPES_SUPPORTED
 from idp.oidc.models import Client, hash_secret
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
@@ -27,6 +34,17 @@ SUBJECT_TYPES = ("pairwise", "public")
 ID_TOKEN_ALGS = ("RS256", "ES256", "EdDSA", "SM2SM3")
 ACCESS_TOKEN_ALGS = ("ES256", "RS256", "EdDSA", "SM2SM3")
 CACHE_SECONDS = 5.0
+# RFC 6749 A.1: client-id = *VSCHAR (printable ASCII); at most the column's 64 characters
+CLIENT_ID = re.compile(r"[\x20-\x7e]{1,64}")
+# RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+MAX_NAME = 128  # Client.name
+
+
+def possible_client_id(client_id: object) -> bool:
+    """Whether some client could have this id; anything else is an unknown client,
+    refused before the database (psycopg cannot even send a NUL)."""
+    return isinstance(client_id, str) and CLIENT_ID.fullmatch(client_id) is not None
 
 
 class ClientMetadataError(ValueError):
@@ -46,7 +64,10 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-def check_redirect_uri(uri: str, field: str = "redirect_uris") -> str:
+def check_redirect_uri(uri: str, field: str = "redirect_uris", max_length: int = 2048) -> str:
+    if len(uri) > max_length or any(c <= " " or c == "\x7f" for c in uri):
+        message = f"at most {max_length} characters, no spaces or control characters"
+        raise ClientMetadataError(field, f"{uri!r}: {message}")
     parts = urlsplit(uri)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ClientMetadataError(field, f"{uri!r} must be an absolute https URL")
@@ -55,6 +76,28 @@ def check_redirect_uri(uri: str, field: str = "redirect_uris") -> str:
     if parts.fragment or "#" in uri:
         raise ClientMetadataError(field, f"{uri!r} must not have a fragment")
     return uri
+
+
+def scope_tokens(values: Iterable[str], grant_types: Iterable[str]) -> list[str]:
+    """The scope tokens in `values`, each of which may hold several ("openid profile", as
+    a scope parameter is written), in order, once each.
+
+    Each must be one this provider supports, or no authorization request could ever be
+    granted it. A client that may use client_credentials may also have other, API scopes:
+    those only its resource servers give a meaning to.
+    """
+    tokens = list(dict.fromkeys(token for value in values for token in value.split()))
+    if not tokens:
+        raise ClientMetadataError("scope", "give at least one scope")
+    api_scopes_allowed = "client_credentials" in grant_types
+    for token in tokens:
+        if not SCOPE_TOKEN.fullmatch(token):
+            raise ClientMetadataError("scope", f"{token!r} is not an RFC 6749 scope token")
+        if token not in SCOPES_SUPPORTED and not api_scopes_allowed:
+            raise ClientMetadataError(
+                "scope", f"{token!r} is not supported (one of {', '.join(SCOPES_SUPPORTED)})"
+            )
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -88,12 +131,16 @@ def create_client(
         check_redirect_uri(u, "post_logout_redirect_uris") for u in post_logout_redirect_uris
     ]
     grant_types = list(dict.fromkeys(grant_types))
-    scopes = list(dict.fromkeys(scopes))
     if not name.strip():
         raise ClientMetadataError("client_name", "must not be empty")
+    if len(name.strip()) > MAX_NAME or "\x00" in name:
+        raise ClientMetadataError("client_name", f"at most {MAX_NAME} characters, no NUL")
+    if client_id is not None and not possible_client_id(client_id):
+        raise ClientMetadataError("client_id", "1 to 64 printable ASCII characters")
     for grant in grant_types:
         if grant not in GRANT_TYPES:
             raise ClientMetadataError("grant_types", f"{grant!r} is not supported")
+    scopes = scope_tokens(scopes, grant_types)
     if "authorization_code" in grant_types and not redirect_uris:
         raise ClientMetadataError("redirect_uris", "required for authorization_code")
     if token_endpoint_auth_method not in AUTH_METHODS:
@@ -103,7 +150,7 @@ def create_client(
     if jwks and jwks_uri:
         raise ClientMetadataError("jwks_uri", "give jwks or jwks_uri, not both")
     if jwks_uri:
-        check_redirect_uri(jwks_uri, "jwks_uri")
+        check_redirect_uri(jwks_uri, "jwks_uri", max_length=512)
     if token_endpoint_auth_method == "private_key_jwt" and not (jwks or jwks_uri):
         raise ClientMetadataError("jwks", "jwks or jwks_uri is required for private_key_jwt")
     if subject_type not in SUBJECT_TYPES:
@@ -123,7 +170,11 @@ def create_client(
             "userinfo_signed_response_alg", f"one of {', '.join(ID_TOKEN_ALGS)}"
         )
     if backchannel_logout_uri:
-        check_redirect_uri(backchannel_logout_uri, "backchannel_logout_uri")
+        check_redirect_uri(backchannel_logout_uri, "backchannel_logout_uri", max_length=512)
+    if sector_identifier is not None and not 0 < len(sector_identifier) <= 255:
+        raise ClientMetadataError("sector_identifier_uri", "1 to 255 characters")
+    if sector_identifier is not None and not sector_identifier.isprintable():
+        raise ClientMetadataError("sector_identifier_uri", "printable characters only")
     if subject_type == "pairwise" and not sector_identifier:
         hosts = {urlsplit(u).hostname for u in redirect_uris}
         if len(hosts) > 1:
@@ -167,8 +218,9 @@ class ClientRegistry:
         self._lock = threading.Lock()
 
     def get(self, client_id: str | None) -> Client | None:
-        if not client_id or len(client_id) > 64:
+        if not possible_client_id(client_id):
             return None
+        assert client_id is not None
         now = time.monotonic()
         hit = self._cache.get(client_id)
         if hit and now - hit[0] < CACHE_SECONDS:
