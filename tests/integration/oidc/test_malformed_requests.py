@@ -145,3 +145,42 @@ def test_plain_http_changes_nothing(app, rp, tokens):
     assert audit_events(app) == before
     assert introspect(app, rp, tokens["access_token"])["active"] is True
     assert introspect(app, rp, tokens["refresh_token"])["active"] is True  # not rotated
+
+
+# -- whatever fails, the answer is OAuth JSON -------------------------------------------
+@pytest.mark.parametrize("path", [*ENDPOINTS, "/userinfo"])
+def test_an_unexpected_failure_is_a_server_error_in_json(app, rp, path, monkeypatch, caplog):
+    runtime = app.extensions["idp.oidc"]
+
+    def bug(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(runtime.clients, "get", bug)  # every endpoint looks its client up
+    monkeypatch.setattr(runtime.tokens, "check_access_token", bug)
+    headers = {"Authorization": "Bearer x"} if path == "/userinfo" else rp.basic
+    response = app.test_client().post(path, headers=headers, data=ENDPOINTS.get(path, {}))
+    assert response.status_code == 500
+    assert response.json == {
+        "error": "server_error",
+        "error_description": "an unexpected error occurred",
+    }
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "unhandled error" in caplog.text  # logged for the operator, not shown
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+def test_get_is_a_405_in_json_with_allow(app, path):
+    response = app.test_client().get(path)
+    assert response.status_code == 405
+    assert response.json == {
+        "error": "invalid_request",
+        "error_description": "GET is not allowed here",
+    }
+    assert "POST" in response.headers["Allow"]
+
+
+def test_pages_keep_their_html_error_pages(app):
+    assert app.test_client().get("/no-such-page").mimetype == "text/html"
+    response = app.test_client().put("/login")
+    assert response.status_code == 405 and response.mimetype == "text/html"
+    assert "GET" in response.headers["Allow"]

@@ -109,7 +109,7 @@ def test_trusted_hosts_are_checked_as_flask_checks_them(app, introspect, rp, tok
     assert "fast path: SecurityError left to Flask" in caplog.text
 
 
-def test_redis_down_gets_flasks_error_page(app, introspect, rp, tokens, monkeypatch):
+def test_redis_down_gets_flasks_oauth_error(app, introspect, rp, tokens, monkeypatch):
     runtime = app.extensions["idp.oidc"]
 
     def down(*_args: Any) -> Any:
@@ -118,6 +118,8 @@ def test_redis_down_gets_flasks_error_page(app, introspect, rp, tokens, monkeypa
     monkeypatch.setattr(runtime.artifacts, "access_token_state", down)
     answer = introspect(ask(rp, tokens["access_token"]))
     assert answer.via_flask and answer.status == 503
+    assert answer.body is not None and answer.body["error"] == "temporarily_unavailable"
+    assert answer.headers["Retry-After"] == "30"
 
 
 # -- deployment: an https issuer behind a TLS proxy --------------------------------------

@@ -260,8 +260,8 @@ def test_an_insecure_transport_is_an_invalid_request(token, service):
 def test_a_failure_gets_flasks_answer_without_running_the_grant_twice(
     app, rp, refresh_token, monkeypatch
 ):
-    """Redis failing as the token is spent: Flask's 503 page, and the fast path did not
-    hand Flask the request to run again (which would spend the token a second time)."""
+    """Redis failing as the token is spent: Flask's 503 (OAuth JSON), and the fast path
+    did not hand Flask the request to run again (which would spend the token twice)."""
     runtime = app.extensions["idp.oidc"]
     spent: list[str] = []
 
@@ -274,7 +274,8 @@ def test_a_failure_gets_flasks_answer_without_running_the_grant_twice(
     response = Client(app).post(
         "/token", data={"grant_type": "refresh_token", "refresh_token": live}, headers=rp.basic
     )
-    assert response.status_code == 503 and response.mimetype == "text/html"
+    assert response.status_code == 503 and response.mimetype == "application/json"
+    assert response.json is not None and response.json["error"] == "temporarily_unavailable"
     assert spent == [live]
 
 
