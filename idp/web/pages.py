@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import text
@@ -18,6 +20,11 @@ from realname import agreements
 bp = Blueprint("web", __name__)
 
 MAX_IDENTIFIER = 128
+# The account a failed sign-in typed (perhaps an ID number), to fill the form in again:
+# kept in Redis, since anyone holding the `idp_state` cookie can read what is in it; the
+# cookie carries only a random reference to it.
+TYPED_KIND = "login-typed"
+TYPED_TTL = 300
 
 
 @bp.get("/")
@@ -31,9 +38,7 @@ def login_form() -> Response | str:
     _check_parts_answer()  # say "unavailable" now, not after the person typed a password
     if g.sso is not None and "switch" not in request.args:
         return redirect(next_url or url_for("account.overview"))
-    return render_template(
-        "login.html", next_url=next_url, username=session.pop("login_username", "")
-    )
+    return render_template("login.html", next_url=next_url, username=_typed_account())
 
 
 @bp.post("/login")
@@ -44,7 +49,7 @@ def login_submit() -> Response | tuple[str, int, dict[str, str]]:
     again = redirect(url_for("web.login_form", next=next_url), 303)
     if not identifier or not password:
         flash(_("Enter your account and password."), "error")
-        session["login_username"] = identifier
+        _keep_typed_account(identifier)
         return again
 
     result = login.sign_in_with_password(
@@ -67,7 +72,7 @@ def login_submit() -> Response | tuple[str, int, dict[str, str]]:
         )
     if result.outcome is login.Outcome.failed:
         flash(_("The account or password is incorrect."), "error")
-        session["login_username"] = identifier
+        _keep_typed_account(identifier)
         return again
 
     assert result.token is not None and result.session is not None
@@ -82,6 +87,22 @@ def login_submit() -> Response | tuple[str, int, dict[str, str]]:
     if agreements.pending_for(db.session, result.session.person_id):
         return redirect(url_for("register.accept_agreement", next=destination), 303)
     return redirect(destination, 303)
+
+
+def _keep_typed_account(identifier: str) -> None:
+    """Remember what was typed for the next sign-in page this browser shows (once)."""
+    if identifier:
+        reference = secrets.token_urlsafe(16)
+        context.store().upsert(TYPED_KIND, reference, {"account": identifier}, TYPED_TTL)
+        session["login_typed"] = reference
+
+
+def _typed_account() -> str:
+    reference = session.pop("login_typed", None)
+    if not isinstance(reference, str):
+        return ""
+    kept = context.store().consume(TYPED_KIND, reference)
+    return str(kept["account"]) if kept else ""
 
 
 @bp.get("/logout")
