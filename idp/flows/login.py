@@ -58,14 +58,14 @@ def sign_in_with_password(
     person_id = person.id if person is not None else None
     key = account_key(person_id, identifier)
     try:
-        throttle.check(key, ip)
+        attempt = throttle.attempt(key, ip)
     except TooManyAttemptsError as blocked:
         record_event(session, "person:login:blocked", person_id=person_id, channel=channel, ip=ip)
         session.commit()
         return LoginResult(Outcome.blocked, retry_after=blocked.retry_after)
 
     if person is None or not accounts.check_password(person, password):
-        now_blocked = throttle.failed(key, ip)
+        now_blocked = throttle.failed(attempt)
         record_event(
             session,
             "person:login:failed",
@@ -87,7 +87,7 @@ def sign_in_with_password(
         return LoginResult(Outcome.failed)
 
     accounts.upgrade_password_hash(person, password)
-    throttle.succeeded(key)
+    throttle.succeeded(attempt)
     token, sso = context.sessions().create(
         person_id=person.id,
         channel=channel,

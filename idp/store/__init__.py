@@ -41,6 +41,10 @@ local n = redis.call('INCR', KEYS[1])
 if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return n
 """
+_DECR_FLOOR = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
 _SADD_EXTEND = """
 redis.call('SADD', KEYS[1], ARGV[1])
 if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
@@ -84,6 +88,28 @@ if tries == 1 then
 end
 if tries >= tonumber(ARGV[3]) then redis.call('DEL', KEYS[1], KEYS[2]) end
 return {0, tries}
+"""
+
+
+# Count one attempt unless blocked (KEYS: lock, attempts, address attempts or nothing;
+# ARGV: limit, lock seconds, attempts memory, address limit, address window). The attempt
+# that reaches the limit sets the lock itself, before it is even judged: of many sent at
+# once, no more than the limit get through, and after a lock only one at a time.
+_ATTEMPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {1, redis.call('TTL', KEYS[1])} end
+if KEYS[3] and tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[4]) then
+  return {2, redis.call('TTL', KEYS[3])}
+end
+local n = redis.call('INCR', KEYS[2])
+if redis.call('TTL', KEYS[2]) < 0 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
+if KEYS[3] then
+  redis.call('INCR', KEYS[3])
+  if redis.call('TTL', KEYS[3]) < 0 then redis.call('EXPIRE', KEYS[3], ARGV[5]) end
+end
+if n >= tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], cjson.encode({failures = n}), 'EX', ARGV[2])
+end
+return {0, n}
 """
 
 
@@ -206,6 +232,33 @@ class ArtifactStore:
         if int(found[0]) == 1:
             return _load(found[1]), None
         return None, int(found[1])
+
+    def take_attempt(
+        self,
+        lock: tuple[str, str],
+        attempts: tuple[str, str],
+        address_attempts: tuple[str, str] | None,
+        *,
+        limit: int,
+        lock_ttl: int,
+        memory: int,
+        address_limit: int,
+        address_window: int,
+    ) -> tuple[str, int]:
+        """Count an attempt against `attempts` (and `address_attempts`), atomically, unless
+        `lock` exists or the address has used up `address_limit`. Returns ("ok", number
+        of this attempt), ("locked", seconds left) or ("address", seconds left). The
+        attempt numbered `limit` or more sets `lock` for `lock_ttl` seconds as it goes."""
+        keys = [_key(*lock), _key(*attempts)]
+        if address_attempts is not None:
+            keys.append(_key(*address_attempts))
+        found = self._run(_ATTEMPT, keys, [limit, lock_ttl, memory, address_limit, address_window])
+        verdict, number = int(found[0]), max(int(found[1]), 0)
+        return ("ok", "locked", "address")[verdict], number
+
+    def decrement(self, kind: str, ident: str) -> None:
+        """Give back one count of a counter (never below zero)."""
+        self._run(_DECR_FLOOR, [_key(kind, ident)], [])
 
     def consume(self, kind: str, ident: str) -> dict[str, Any] | None:
         """Return the artifact and delete it in one step: a second caller gets None."""

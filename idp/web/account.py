@@ -72,9 +72,9 @@ def change_password() -> Response:
     back = redirect(url_for("account.overview") + "#password", 303)
 
     key = account_key(person.id, "")
-    throttle.check(key, request.remote_addr)
+    attempt = throttle.attempt(key, request.remote_addr)
     if not accounts.check_password(person, current):
-        throttle.failed(key, request.remote_addr)
+        throttle.failed(attempt)
         record_event(
             db.session,
             "person:password:change_failed",
@@ -85,6 +85,7 @@ def change_password() -> Response:
         db.session.commit()
         flash(_("Your current password is incorrect."), "error")
         return back
+    throttle.succeeded(attempt)  # the current password was right, whatever follows
     if new != confirm:
         flash(_("The two new passwords do not match."), "error")
         return back
@@ -94,7 +95,6 @@ def change_password() -> Response:
         flash(password_problem_text(rejected.problem), "error")
         return back
 
-    throttle.succeeded(key)
     record_event(
         db.session,
         "person:password:changed",

@@ -68,15 +68,42 @@ def test_throttle_blocks_at_the_limit_and_again_after_each_failure(store):
     )
     key = account_key("p1", "alice")
     for _ in range(2):
-        throttle.check(key, "127.0.0.1")
-        assert not throttle.failed(key, "127.0.0.1")
-    assert throttle.failed(key, "127.0.0.1")
+        assert not throttle.failed(throttle.attempt(key, "127.0.0.1"))
+    assert throttle.failed(throttle.attempt(key, "127.0.0.1"))
     with pytest.raises(TooManyAttemptsError) as blocked:
-        throttle.check(key, "127.0.0.1")
+        throttle.attempt(key, "127.0.0.1")
     assert 0 < blocked.value.retry_after <= 60
     store.destroy("login-lock", key)  # the lockout expires...
-    throttle.check(key, "127.0.0.1")
-    assert throttle.failed(key, "127.0.0.1")  # ...and one more failure blocks again
+    assert throttle.failed(throttle.attempt(key, "127.0.0.1"))  # ...one more failure blocks
+    with pytest.raises(TooManyAttemptsError):
+        throttle.attempt(key, "127.0.0.1")
+
+
+def test_the_attempt_at_the_limit_is_judged_but_none_after_it(store):
+    """Counted before it is judged: three tries in flight at once at a limit of three are
+    all judged, a fourth is not, however fast it comes."""
+    throttle = LoginThrottle(
+        store, max_failures=3, lockout_seconds=60, address_max_failures=1000, address_window=60
+    )
+    key = account_key("p2", "bob")
+    in_flight = [throttle.attempt(key, None) for _ in range(3)]
+    assert [a.number for a in in_flight] == [1, 2, 3]
+    with pytest.raises(TooManyAttemptsError):
+        throttle.attempt(key, None)
+    throttle.succeeded(in_flight[2])  # the right password after all: the count starts again
+    assert throttle.attempt(key, None).number == 1
+
+
+def test_a_success_gives_the_address_its_try_back(store):
+    throttle = LoginThrottle(
+        store, max_failures=50, lockout_seconds=60, address_max_failures=2, address_window=60
+    )
+    for person in ("p3", "p4", "p5"):
+        throttle.succeeded(throttle.attempt(account_key(person, ""), "192.0.2.7"))
+    throttle.failed(throttle.attempt(account_key("p6", ""), "192.0.2.7"))
+    throttle.failed(throttle.attempt(account_key("p7", ""), "192.0.2.7"))
+    with pytest.raises(TooManyAttemptsError):
+        throttle.attempt(account_key("p8", ""), "192.0.2.7")  # two failures: the limit
 
 
 def test_throttle_refuses_more_than_100():
