@@ -187,7 +187,7 @@ ZH = {
     "%(name)s is registered. You are its legal representative.": "“%(name)s”注册成功，您是该单位的法定代表人。",
     "You approved the registration of %(name)s.": "您已确认“%(name)s”的注册。",
     "You rejected the registration of %(name)s.": "您已拒绝“%(name)s”的注册。",
-    "%(agent)s may now act for %(name)s until %(until)s.": "已授权 %(agent)s 代表“%(name)s”办理业务，有效期至 %(until)s。",
+    "The agent may now act for %(name)s until %(until)s.": "已授权该经办人代表“%(name)s”办理业务，有效期至 %(until)s。",
     "You no longer act for %(name)s.": "您已不再代表“%(name)s”办理业务。",
     "The authorisation has been revoked.": "授权已撤销。",
     "Organisations": "法人单位",

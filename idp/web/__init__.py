@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(recover.bp)
     app.register_blueprint(organizations.bp)
     errors.init_app(app)
+    app.url_value_preprocessor(refuse_impossible_ids)
     app.before_request(load_sso_session)
     app.after_request(apply_cookies_and_headers)
     app.after_request(remember_choices)
@@ -76,3 +78,15 @@ def init_app(app: Flask) -> None:
             "mode": display_mode(),
             "signed_in": g.get("sso") is not None,
         }
+
+
+MAX_PATH_ID = 128  # longer than any id we make (uuids, flow ids, client ids)
+
+
+def refuse_impossible_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Ids in paths come from our own links. One that no column can hold (a NUL, which
+    PostgreSQL refuses with an error, a control character, or longer than any id) names
+    nothing: 404, before any view looks it up."""
+    for value in (values or {}).values():
+        if isinstance(value, str) and (not value.isprintable() or len(value) > MAX_PATH_ID):
+            abort(404)

@@ -321,8 +321,8 @@ def authorise(organization_id: str) -> Response:
     db.session.commit()
     flash(
         _(
-            "%(agent)s may now act for %(name)s until %(until)s.",
-            agent=agent.name or agent.username or "-",
+            # Never the agent's name: a flash message travels in the readable cookie.
+            "The agent may now act for %(name)s until %(until)s.",
             name=organization.name,
             until=expires_at.strftime("%Y-%m-%d %H:%M"),
         ),

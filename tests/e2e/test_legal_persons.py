@@ -129,7 +129,7 @@ def test_an_agent_acts_for_the_enterprise_until_revoked(
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", until)  # a year from today, suggested
     managed.get_by_role("button", name="授权", exact=True).click()
     expect(boss.locator(".notice")).to_have_text(
-        f"已授权 {agent.person.name} 代表“{enterprise.name}”办理业务，有效期至 {until} 23:59。"
+        f"已授权该经办人代表“{enterprise.name}”办理业务，有效期至 {until} 23:59。"
     )
     row = managed.locator('tr[data-active="yes"]')
     expect(row).to_contain_text(agent.person.name)
