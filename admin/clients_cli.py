@@ -42,6 +42,7 @@ def client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "first_party": client.first_party,
+        "resource_servers": client.resource_servers,
     }
     if secret is not None:
         body["client_secret"] = secret
@@ -99,6 +100,13 @@ def client_group() -> None:
 @click.option("--jwks-uri", default=None, help="Where the client publishes its JWK set.")
 @click.option("--first-party", is_flag=True, help="Our own service: no consent page.")
 @click.option("--client-id", default=None, help="Choose the client_id (default: random).")
+@click.option(
+    "--resource-server",
+    "resource_servers",
+    multiple=True,
+    help="client_id of a confidential client (an API) named in this client's access "
+    "tokens' aud, which may introspect them; repeat for several.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def client_create(
     as_json: bool,

@@ -125,6 +125,7 @@ def create_client(
     jwks_uri: str | None = None,
     first_party: bool = False,
     client_id: str | None = None,
+    resource_servers: Iterable[str] = (),
 ) -> NewClient:
     redirect_uris = [check_redirect_uri(u) for u in redirect_uris]
     post_logout = [
@@ -182,6 +183,8 @@ def create_client(
                 "sector_identifier_uri", "required when redirect URIs span several hosts"
             )
 
+    audiences = _resource_servers(session, list(dict.fromkeys(resource_servers)), client_id)
+
     secret = None
     if token_endpoint_auth_method in ("client_secret_basic", "client_secret_post"):
         secret = secrets.token_urlsafe(32)
@@ -203,10 +206,25 @@ def create_client(
         jwks=jwks,
         jwks_uri=jwks_uri,
         first_party=first_party,
+        resource_servers=audiences,
     )
     session.add(client)
     session.flush()
     return NewClient(client, secret)
+
+
+def _resource_servers(session: Session, ids: list[str], own_id: str | None) -> list[str]:
+    """Resource servers must be registered confidential clients: a public client cannot
+    authenticate to introspect, and an unknown id would be an audience nobody holds."""
+    for rs_id in ids:
+        found = session.get(Client, rs_id) if possible_client_id(rs_id) else None
+        if found is None:
+            raise ClientMetadataError("resource_servers", f"{rs_id!r} is not a registered client")
+        if found.public:
+            raise ClientMetadataError("resource_servers", f"{rs_id!r} is a public client")
+        if rs_id == own_id:
+            raise ClientMetadataError("resource_servers", "a client is not its own resource server")
+    return ids
 
 
 class ClientRegistry:

@@ -107,7 +107,12 @@ class IntrospectionEndpoint(HintOnly, _Introspection):
         if token.kind != "access_token" or client.public:
             return False
         aud = token.claims.get("aud")
-        return client.client_id in (aud if isinstance(aud, list) else [aud])
+        if client.client_id not in (aud if isinstance(aud, list) else [aud]):
+            return False
+        # and still registered as one: taking a resource server off a client takes effect
+        # at once, not when the tokens naming it expire
+        owner = (self.runtime or oidc()).clients.get(token.client_id)
+        return owner is not None and client.client_id in owner.resource_servers
 
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         runtime = self.runtime or oidc()

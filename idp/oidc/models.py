@@ -45,6 +45,10 @@ class Client(Base):
     # where the client publishes its keys (private_key_jwt), instead of `jwks`
     jwks_uri: Mapped[str | None] = mapped_column(String(512))
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Confidential clients (resource servers, e.g. the department's API) named in this
+    # client's access tokens' `aud`: they, and only they besides the client, may
+    # introspect those tokens (RFC 7662 2.2, 4)
+    resource_servers: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

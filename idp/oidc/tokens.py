@@ -112,7 +112,10 @@ class TokenIssuer:
             "exp": now + ttl,
             "jti": secrets.token_urlsafe(16),
             "client_id": client.client_id,
-            "aud": client.client_id,
+            # the client, and the resource servers registered to take its tokens
+            "aud": [client.client_id, *client.resource_servers]
+            if client.resource_servers
+            else client.client_id,
             "scope": scope,
         }
         if user is not None:

@@ -72,13 +72,25 @@ def _register_clients(env: dict[str, str], rp_url: str) -> dict[str, dict[str, A
             *("--post-logout-redirect-uri", f"{rp_url}{path}/bye"),
         )
 
+    # The department's API: openid-client's access tokens name it in `aud`, so it may
+    # introspect them (and nobody else but the client may).
+    resource_server = _register(env, "resource server", "--grant-type", "client_credentials")
+    api = ("--resource-server", resource_server["client_id"])
     return {
-        "confidential": _register(env, "openid-client RS256", *code_flow("")),
+        "confidential": _register(env, "openid-client RS256", *code_flow(""), *api),
         "es256": _register(
-            env, "openid-client ES256", *code_flow(""), "--id-token-signed-response-alg", "ES256"
+            env,
+            "openid-client ES256",
+            *code_flow(""),
+            *("--id-token-signed-response-alg", "ES256"),
+            *api,
         ),
         "public": _register(
-            env, "openid-client public", *code_flow(""), "--token-endpoint-auth-method", "none"
+            env,
+            "openid-client public",
+            *code_flow(""),
+            *("--token-endpoint-auth-method", "none"),
+            *api,
         ),
         "authlib": _register(env, "Authlib client", *code_flow("/authlib")),
         # 国密: SM2SM3 ID and access tokens (keys for it are made by `client create`)
@@ -89,7 +101,7 @@ def _register_clients(env: dict[str, str], rp_url: str) -> dict[str, dict[str, A
             *("--id-token-signed-response-alg", "SM2SM3"),
             *("--access-token-signed-alg", "SM2SM3"),
         ),
-        "resource_server": _register(env, "resource server", "--grant-type", "client_credentials"),
+        "resource_server": resource_server,
     }
 
 

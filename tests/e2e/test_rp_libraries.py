@@ -153,18 +153,21 @@ def test_openid_client_journey(deployment: Deployment, name: str, alg: str) -> N
         )
 
     introspection = report["introspection"]
-    active = introspection["by_resource_server"]
+    active = introspection["by_resource_server"]  # registered with --resource-server
     assert active["active"] is True
     assert (active["client_id"], active["sub"]) == (client_id, claims["sub"])
+    assert active["aud"] == [client_id, deployment.clients["resource_server"]["client_id"]]
     assert set(active["scope"].split()) == set(SCOPES)
+    assert introspection["refresh_token_by_resource_server"] == {"active": False}
     if name != "public":  # public clients: see test_discovery_matches_introspection_auth
         assert introspection["by_client"] == {"ok": True, "value": active}
-    assert introspection["refresh_token"]["active"] is True
+        assert introspection["refresh_token"]["value"]["active"] is True
 
     # Revoking the refresh token ends its family: the access token from it dies too.
     after = report["after_revocation"]
     assert after["access_token"] == {"active": False}
-    assert after["refresh_token"] == {"active": False}
+    if name != "public":
+        assert after["refresh_token"] == {"ok": True, "value": {"active": False}}
     assert after["userinfo"]["ok"] is False
     assert after["userinfo"]["error"]["status"] == 401
     assert after["refresh"]["error"]["error"] == "invalid_grant"

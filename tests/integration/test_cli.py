@@ -407,3 +407,18 @@ def test_a_name_too_long_for_its_column_is_refused(migrated):
     answer = refused(idp(migrated, "client", "create", "--name", "名" * 129,
                          "--redirect-uri", "https://rp.example.test/cb", "--json"))  # fmt: skip
     assert answer["field"] == "client_name"
+
+
+def test_resource_servers_are_registered_confidential_clients(migrated):
+    api = json.loads(ok(client_create(migrated, "api", "api", grant_type="client_credentials")))
+    rp = json.loads(
+        ok(client_create(migrated, "served-rp", "openid", resource_server=api["client_id"]))
+    )
+    assert rp["resource_servers"] == [api["client_id"]]
+    public = json.loads(
+        ok(client_create(migrated, "public-rp", "openid", token_endpoint_auth_method="none"))
+    )
+    for bad in ("no-such-client", public["client_id"]):
+        answer = refused(client_create(migrated, "bad-rs-rp", "openid", resource_server=bad))
+        assert answer["field"] == "resource_servers", answer
+    assert stored_scopes(migrated, "bad-rs-rp") == []

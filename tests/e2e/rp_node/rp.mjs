@@ -99,16 +99,24 @@ async function callback(url) {
       token_type_hint: 'access_token',
     }),
     by_client: await attempt(() => client.tokenIntrospection(rp, accessToken)),
-    refresh_token: await client.tokenIntrospection(resourceServer, refreshedAgain.refresh_token, {
-      token_type_hint: 'refresh_token',
-    }),
+    refresh_token: await attempt(() =>
+      client.tokenIntrospection(rp, refreshedAgain.refresh_token, {
+        token_type_hint: 'refresh_token',
+      }),
+    ),
+    // a refresh token is its client's business alone
+    refresh_token_by_resource_server: await client.tokenIntrospection(
+      resourceServer,
+      refreshedAgain.refresh_token,
+      { token_type_hint: 'refresh_token' },
+    ),
   }
   await client.tokenRevocation(rp, refreshedAgain.refresh_token, {
     token_type_hint: 'refresh_token',
   })
   const afterRevocation = {
     access_token: await client.tokenIntrospection(resourceServer, accessToken),
-    refresh_token: await client.tokenIntrospection(resourceServer, refreshedAgain.refresh_token),
+    refresh_token: await attempt(() => client.tokenIntrospection(rp, refreshedAgain.refresh_token)),
     userinfo: await attempt(() => client.fetchUserInfo(rp, accessToken, claims.sub)),
     refresh: await attempt(() => client.refreshTokenGrant(rp, refreshedAgain.refresh_token)),
     rotated_out_refresh: await attempt(() => client.refreshTokenGrant(rp, tokens.refresh_token)),

@@ -63,3 +63,34 @@ def test_sid_is_different_for_every_client_of_one_sign_in(live: Live) -> None:
     assert jwt_claims(b["access_token"])["sid"] == id_b["sid"]
     again = browser.tokens_for(social, scope="openid")  # stable for one client and session
     assert jwt_claims(again["id_token"])["sid"] == id_a["sid"]
+
+
+def test_a_registered_resource_server_learns_about_that_clients_access_tokens_only(
+    live: Live,
+) -> None:
+    api = live.client(grant_types=["client_credentials"], redirect_uris=[], scopes=["api"])
+    served = live.client(resource_servers=[api.client_id])
+    other = live.client()
+    person = live.person()
+    browser = live.browser(person)
+    mine = browser.tokens_for(served, scope="openid offline_access")
+    theirs = browser.tokens_for(other, scope="openid offline_access")
+
+    found = introspect(live, api, mine["access_token"])
+    assert found["active"] is True and found["client_id"] == served.client_id
+    assert found["aud"] == [served.client_id, api.client_id]
+    assert introspect(live, api, mine["refresh_token"]) == {"active": False}
+    assert introspect(live, api, theirs["access_token"]) == {"active": False}
+
+
+def test_resource_servers_must_be_registered_confidential_clients(live: Live) -> None:
+    from idp.oidc.clients import ClientMetadataError
+
+    public = live.client(token_endpoint_auth_method="none")
+    for bad in ("no-such-client", public.client_id, "x\x00y"):
+        try:
+            live.client(resource_servers=[bad])
+        except ClientMetadataError as refused:
+            assert refused.field == "resource_servers"
+        else:
+            raise AssertionError(f"{bad!r} was accepted as a resource server")
