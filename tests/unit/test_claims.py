@@ -281,3 +281,33 @@ def test_discovery_names_every_level_and_only_supported_claims() -> None:
     assert doc["scopes_supported"] == EVERY_SCOPE
     assert doc["claims_parameter_supported"] is True
     assert "id_number" in doc["claims_supported"] and "password" not in doc["claims_supported"]
+
+
+def test_a_claim_both_in_a_scope_and_asked_by_name_is_released_once() -> None:
+    asked = {"phone_number": None, "name": None}
+    assert released_claims("openid phone", asked, ["openid", "phone", "profile"]) == {
+        "sub",
+        "phone_number",
+        "phone_number_verified",
+        "name",
+    }
+
+
+def test_the_phone_is_not_even_opened_when_no_phone_claim_is_released(accounts: Accounts) -> None:
+    """A sealed phone that cannot be opened (a rotated key, a damaged row) breaks only the
+    tokens that carry the phone."""
+    person = make_person(accounts, name="测试·丙")
+    person.phone_sealed = b"\x00" * 40
+    assert person_claims(person, accounts, {"name", "preferred_username"}) == {
+        "name": "测试·丙",
+        "preferred_username": "tester",
+    }
+
+
+def test_claims_supported_lists_every_person_and_token_claim() -> None:
+    from idp.oidc.claims import CLAIMS_SUPPORTED
+
+    person = ["sub", "name", "preferred_username", "updated_at", "phone_number"]
+    person += ["phone_number_verified", "real_name_verified", "loa", "org", "id_type", "id_number"]
+    token = ["iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp"]
+    assert sorted(person + token) == CLAIMS_SUPPORTED
