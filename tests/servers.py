@@ -12,11 +12,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
+from typing import IO, Any
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -179,3 +183,83 @@ class PostgresServer:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -- the reference services (population and enterprise registries, SMS gateway, face) ------
+def _free_ports(count: int) -> int:
+    """A base port P with P..P+count-1 free on loopback (connectors.serve_all's layout)."""
+    for _ in range(50):
+        base = free_port()
+        if base + count > 65535:
+            continue
+        with ExitStack() as held:
+            try:
+                for port in range(base, base + count):
+                    sock = held.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
+
+
+def _answers_signed(url: str, key: bytes) -> bool:
+    from connectors.errors import ConnectorError
+    from connectors.http import SignedClient
+
+    client = SignedClient(url, key, service="reference service")
+    try:
+        return client.call("GET", "/v1/health") == {"status": "ok"}
+    except ConnectorError:
+        return False
+    finally:
+        client.close()
+
+
+def start_reference_services(
+    key: bytes, key_file: Path, data_file: Path, log: IO[Any]
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """`python -m connectors.serve_all` on free ports, each answering with our key; again
+    on other ports if one was taken meanwhile. Returns the process and kind -> base URL."""
+    from connectors.serve_all import KINDS
+
+    for _ in range(3):
+        base = _free_ports(len(KINDS))
+        urls = {kind: f"http://127.0.0.1:{base + i}" for i, kind in enumerate(KINDS)}
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "connectors.serve_all"),
+                *("--key-file", str(key_file), "--data", str(data_file)),
+                *("--base-port", str(base)),
+            ],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: serve_all and its children
+        )
+        try:
+            for port in range(base, base + len(KINDS)):
+                wait_for_port(port, timeout=20, proc=proc)
+            if all(_answers_signed(url, key) for url in urls.values()):
+                return proc, urls
+        except RuntimeError:  # serve_all stops when a child cannot bind its port
+            pass
+        except BaseException:
+            stop_reference_services(proc)
+            raise
+        stop_reference_services(proc)
+    raise RuntimeError("connectors.serve_all did not start")
+
+
+def stop_reference_services(proc: subprocess.Popen[bytes], timeout: float = 15) -> list[str]:
+    """SIGTERM (it stops its children); what did not go cleanly, in words."""
+    if proc.poll() is not None:
+        return [f"connectors.serve_all had exited with {proc.returncode}"]
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+        return [f"connectors.serve_all was still running {timeout}s after SIGTERM"]
+    return []

@@ -11,18 +11,13 @@ worker) starts its own set on free ports and stops it by PID.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,12 +25,9 @@ from typing import Any
 import pytest
 
 from connectors import synthetic
-from connectors.errors import ConnectorError
-from connectors.http import SignedClient, set_mode
-from connectors.serve_all import KINDS
+from connectors.http import set_mode
 from connectors.sms.govjson import GovJsonSmsGateway
 from tests.e2e.conftest import (
-    REPO,
     STOP_TIMEOUT,
     _environment,
     _idp,
@@ -44,7 +36,7 @@ from tests.e2e.conftest import (
     _wait_serving,
     urlpath,
 )
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, start_reference_services, stop_reference_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,79 +68,6 @@ class Citizen:
     person: synthetic.SyntheticPerson
 
 
-def _four_free_ports() -> int:
-    """A base port P with P..P+3 free on loopback (serve_all's layout)."""
-    for _ in range(50):
-        base = free_port()
-        if base + len(KINDS) > 65535:
-            continue
-        with ExitStack() as held:
-            try:
-                for port in range(base, base + len(KINDS)):
-                    sock = held.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return base
-    raise RuntimeError("no four consecutive free ports on 127.0.0.1")
-
-
-def _answers_signed(url: str, key: bytes) -> bool:
-    client = SignedClient(url, key, service="reference service")
-    try:
-        return client.call("GET", "/v1/health") == {"status": "ok"}
-    except ConnectorError:
-        return False
-    finally:
-        client.close()
-
-
-def _start_services(
-    key: bytes, key_file: Path, data_file: Path, log: Any
-) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    """`python -m connectors.serve_all` on four free ports, each answering with our key;
-    again on other ports if one was taken meanwhile."""
-    for _ in range(3):
-        base = _four_free_ports()
-        urls = {kind: f"http://127.0.0.1:{base + i}" for i, kind in enumerate(KINDS)}
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "connectors.serve_all"),
-                *("--key-file", str(key_file), "--data", str(data_file)),
-                *("--base-port", str(base)),
-            ],
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: serve_all and its four children
-        )
-        try:
-            for port in range(base, base + len(KINDS)):
-                wait_for_port(port, timeout=20, proc=proc)
-            if all(_answers_signed(url, key) for url in urls.values()):
-                return proc, urls
-        except RuntimeError:  # serve_all stops when a child cannot bind its port
-            pass
-        except BaseException:
-            _stop_services(proc)
-            raise
-        _stop_services(proc)
-    raise RuntimeError("connectors.serve_all did not start")
-
-
-def _stop_services(proc: subprocess.Popen[bytes]) -> list[str]:
-    if proc.poll() is not None:
-        return [f"connectors.serve_all had exited with {proc.returncode}"]
-    proc.send_signal(signal.SIGTERM)  # it stops its four children
-    try:
-        proc.wait(STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-        return [f"connectors.serve_all was still running {STOP_TIMEOUT}s after SIGTERM"]
-    return []
-
-
 @pytest.fixture(scope="module")
 def provider() -> Iterator[Stack]:
     """Overrides the conftest's provider (so `new_page` opens pages on this one): the
@@ -172,7 +91,7 @@ def provider() -> Iterator[Stack]:
         with ThreadPoolExecutor(1) as pool:
             upgraded = pool.submit(_idp, dict(env), "db", "upgrade")
             with services_log.open("wb") as log:
-                services, urls = _start_services(key, key_file, data_file, log)
+                services, urls = start_reference_services(key, key_file, data_file, log)
             upgraded.result()
         env.update(
             IDP_POPULATION_REGISTRY_URL=urls["population"],
@@ -187,7 +106,7 @@ def provider() -> Iterator[Stack]:
         if proc is not None:
             problems += _stop(proc, tmp / "instance")
         if services is not None:
-            problems += _stop_services(services)
+            problems += stop_reference_services(services, STOP_TIMEOUT)
         output = "".join(
             f"--- {path.name}\n{path.read_text(errors='replace')}"
             for path in (services_log, serve_log)

@@ -10,7 +10,6 @@ app built from the same settings; every attack goes over HTTP.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import re
 import secrets
@@ -22,15 +21,17 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
 from flask import Flask
 
+from tests.integration.oidc.conftest import pkce, query_of
 from tests.servers import PostgresServer, RedisServer, free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[3]
@@ -101,16 +102,6 @@ class Live:
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return requests.get(self.url + path, allow_redirects=False, timeout=10, **kwargs)
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    return verifier, challenge.rstrip(b"=").decode()
-
-
-def query_of(location: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
 def form_of(html: str) -> tuple[str, dict[str, str]]:
@@ -260,51 +251,66 @@ def attack_postgres() -> Iterator[PostgresServer]:
     server.cleanup()
 
 
-@pytest.fixture(scope="module")
-def live(attack_postgres: PostgresServer) -> Iterator[Live]:
-    """`idp serve --workers 2` on its own PostgreSQL database and its own Redis server."""
+@contextmanager
+def provider_process(
+    postgres: PostgresServer,
+    tmp: Path,
+    redis_url: str,
+    *,
+    env: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Iterator[tuple[str, dict[str, str], Flask, Path]]:
+    """`idp db upgrade`, then `idp serve --workers 2` on a new database of `postgres`, with
+    `env` on top of the defaults (and `settings`, the same in-process, for set-up). Yields
+    the URL, the environment, the in-process app and the server's log; stops it after."""
     from app import create_app
 
-    tmp = Path(tempfile.mkdtemp(prefix="idp-atk-"))
-    redis = RedisServer().start()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "FLASK_"))}
-    env.update(
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "FLASK_"))}
+    full_env.update(
         IDP_INSTANCE_DIR=str(tmp / "instance"),
         IDP_ISSUER=url,
-        IDP_DATABASE_URL=attack_postgres.create_database(f"atk_{uuid.uuid4().hex[:12]}"),
-        IDP_REDIS_URL=redis.url,
+        IDP_DATABASE_URL=postgres.create_database(f"atk_{uuid.uuid4().hex[:12]}"),
+        IDP_REDIS_URL=redis_url,
         IDP_PASSWORD_TIME_COST="1",
         IDP_PASSWORD_MEMORY_KIB="8192",
+        **(env or {}),
     )
     done = subprocess.run(
-        [str(IDP), "db", "upgrade"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
+        [str(IDP), "db", "upgrade"],
+        env=full_env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     log = tmp / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(IDP), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-            env=env,
+            env=full_env,
             cwd=REPO,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    settings = {
-        "instance_dir": env["IDP_INSTANCE_DIR"],
-        "issuer": url,
-        "database_url": env["IDP_DATABASE_URL"],
-        "redis_url": redis.url,
-        "password_time_cost": 1,
-        "password_memory_kib": 8192,
-    }
-    app = create_app(settings)
+    app = create_app(
+        {
+            "instance_dir": full_env["IDP_INSTANCE_DIR"],
+            "issuer": url,
+            "database_url": full_env["IDP_DATABASE_URL"],
+            "redis_url": redis_url,
+            "password_time_cost": 1,
+            "password_memory_kib": 8192,
+            **(settings or {}),
+        }
+    )
     try:
         wait_for_port(port, timeout=30, proc=proc)
         _wait_healthy(url, proc, log)
-        yield Live(url, env, app, log)
+        yield url, full_env, app, log
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -313,5 +319,16 @@ def live(attack_postgres: PostgresServer) -> Iterator[Live]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
         app.extensions["idp.db"].engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live(attack_postgres: PostgresServer) -> Iterator[Live]:
+    """`idp serve --workers 2` on its own PostgreSQL database and its own Redis server."""
+    tmp = Path(tempfile.mkdtemp(prefix="idp-atk-"))
+    redis = RedisServer().start()
+    try:
+        with provider_process(attack_postgres, tmp, redis.url) as (url, env, app, log):
+            yield Live(url, env, app, log)
+    finally:
         redis.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)

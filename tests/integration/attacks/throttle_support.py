@@ -10,21 +10,14 @@ A test module makes its own server with `server_fixture(**env)`, e.g.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +26,15 @@ import requests
 from flask import Flask
 
 from connectors import synthetic
-from connectors.errors import ConnectorError
-from connectors.http import SignedClient, set_mode
-from connectors.serve_all import KINDS
+from connectors.http import set_mode
 from connectors.sms.govjson import GovJsonSmsGateway
-from tests.integration.attacks.conftest import IDP, REPO, Browser, Live, _wait_healthy
-from tests.servers import PostgresServer, RedisServer, free_port, wait_for_port
+from tests.integration.attacks.conftest import Browser, Live, provider_process
+from tests.servers import (
+    PostgresServer,
+    RedisServer,
+    start_reference_services,
+    stop_reference_services,
+)
 
 PASSWORD = "teapot-harbour-2026"
 TRIES_LEFT = re.compile(r"还可尝试 (\d+) 次")
@@ -126,79 +122,11 @@ def at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
 
 
 # -- the servers -----------------------------------------------------------------------------
-def _four_free_ports() -> int:
-    for _ in range(50):
-        base = free_port()
-        if base + len(KINDS) > 65535:
-            continue
-        with ExitStack() as held:
-            try:
-                for port in range(base, base + len(KINDS)):
-                    sock = held.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return base
-    raise RuntimeError("no four consecutive free ports on 127.0.0.1")
-
-
-def _answers(url: str, key: bytes) -> bool:
-    client = SignedClient(url, key, service="reference service")
-    try:
-        return client.call("GET", "/v1/health") == {"status": "ok"}
-    except ConnectorError:
-        return False
-    finally:
-        client.close()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-
-
-def _start_services(
-    key_file: Path, data_file: Path, key: bytes, log: Path
-) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    for _ in range(3):
-        base = _four_free_ports()
-        urls = {kind: f"http://127.0.0.1:{base + i}" for i, kind in enumerate(KINDS)}
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "connectors.serve_all"),
-                    *("--key-file", str(key_file), "--data", str(data_file)),
-                    *("--base-port", str(base)),
-                ],
-                cwd=REPO,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            for port in range(base, base + len(KINDS)):
-                wait_for_port(port, timeout=20, proc=proc)
-            if all(_answers(url, key) for url in urls.values()):
-                return proc, urls
-        except RuntimeError:
-            pass
-        _stop(proc)
-    raise RuntimeError(f"connectors.serve_all did not start:\n{log.read_text()}")
-
-
 def server_fixture(**extra_env: str) -> Any:
     """A module-scoped fixture: a Guarded provider started with `extra_env` on top."""
 
     @pytest.fixture(scope="module")
     def guarded(attack_postgres: PostgresServer) -> Iterator[Guarded]:
-        from app import create_app
-
         tmp = Path(tempfile.mkdtemp(prefix="idp-thr-"))
         key = secrets.token_bytes(32)
         key_file, data_file = tmp / "connectors_key", tmp / "registry.json"
@@ -206,75 +134,28 @@ def server_fixture(**extra_env: str) -> Any:
         data = synthetic.generate(persons=99)  # more living people than a module needs
         synthetic.save(data, data_file)
         redis = RedisServer().start()
-        services, urls = _start_services(key_file, data_file, key, tmp / "services.log")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "FLASK_"))}
-        env.update(
-            IDP_INSTANCE_DIR=str(tmp / "instance"),
-            IDP_ISSUER=url,
-            IDP_DATABASE_URL=attack_postgres.create_database(f"thr_{uuid.uuid4().hex[:12]}"),
-            IDP_REDIS_URL=redis.url,
-            IDP_PASSWORD_TIME_COST="1",
-            IDP_PASSWORD_MEMORY_KIB="8192",
-            IDP_TRUSTED_PROXIES="1",
-            IDP_CONNECTORS_VENDOR="govjson",
-            IDP_CONNECTORS_KEY=key.hex(),
-            IDP_POPULATION_REGISTRY_URL=urls["population"],
-            IDP_ENTERPRISE_REGISTRY_URL=urls["enterprise"],
-            IDP_SMS_GATEWAY_URL=urls["sms"],
-            IDP_FACE_VERIFIER_URL=urls["face"],
-            **extra_env,
-        )
-        proc: subprocess.Popen[bytes] | None = None
-        app: Flask | None = None
-        log = tmp / "serve.log"
+        with (tmp / "services.log").open("ab") as services_log:
+            services, urls = start_reference_services(key, key_file, data_file, services_log)
+        connectors = {
+            "connectors_vendor": "govjson",
+            "connectors_key": key.hex(),
+            "population_registry_url": urls["population"],
+            "enterprise_registry_url": urls["enterprise"],
+            "sms_gateway_url": urls["sms"],
+            "face_verifier_url": urls["face"],
+        }
+        env = {f"IDP_{name.upper()}": value for name, value in connectors.items()}
         try:
-            done = subprocess.run(
-                [str(IDP), "db", "upgrade"],
-                env=env,
-                cwd=REPO,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-            assert done.returncode == 0, done.stdout + done.stderr
-            serve = [str(IDP), "serve", "--host", "127.0.0.1", "--port", str(port)]
-            serve += ["--workers", "2"]
-            with log.open("wb") as out:
-                proc = subprocess.Popen(
-                    serve,
-                    env=env,
-                    cwd=REPO,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            app = create_app(
-                {
-                    "instance_dir": env["IDP_INSTANCE_DIR"],
-                    "issuer": url,
-                    "database_url": env["IDP_DATABASE_URL"],
-                    "redis_url": redis.url,
-                    "password_time_cost": 1,
-                    "password_memory_kib": 8192,
-                    "connectors_vendor": "govjson",
-                    "connectors_key": key.hex(),
-                    "population_registry_url": urls["population"],
-                    "enterprise_registry_url": urls["enterprise"],
-                    "sms_gateway_url": urls["sms"],
-                    "face_verifier_url": urls["face"],
-                }
-            )
-            wait_for_port(port, timeout=30, proc=proc)
-            _wait_healthy(url, proc, log)
-            yield Guarded(url, env, app, log, key, urls, data)
+            with provider_process(
+                attack_postgres,
+                tmp,
+                redis.url,
+                env={**env, "IDP_TRUSTED_PROXIES": "1", **extra_env},
+                settings=connectors,
+            ) as (url, full_env, app, log):
+                yield Guarded(url, full_env, app, log, key, urls, data)
         finally:
-            if proc is not None:
-                _stop(proc)
-            if app is not None:
-                app.extensions["idp.db"].engine.dispose()
-            _stop(services)
+            stop_reference_services(services)
             redis.cleanup()
             shutil.rmtree(tmp, ignore_errors=True)
 
