@@ -190,3 +190,27 @@ def test_no_registered_scope_is_invalid_scope_not_an_empty_code(live: Live) -> N
         assert answer["error"] == "invalid_scope", (scope, answer)
         assert answer["state"] == "st-scope" and answer["iss"] == live.url
         assert "code" not in answer
+
+
+def test_prompt_none_cannot_widen_a_consent(live: Live) -> None:
+    """Silently, in an iframe: claims never consented to are consent_required, no code."""
+    person = live.person()
+    rp = live.client()
+    browser = live.browser(person)
+    browser.tokens_for(rp, scope="openid")
+
+    answer = browser.get(
+        "/authorize",
+        params={
+            "response_type": "code",
+            "client_id": rp.client_id,
+            "redirect_uri": rp.redirect_uri,
+            "scope": "openid",
+            "state": "st-silent",
+            "prompt": "none",
+            "claims": PHONE_AND_USERNAME,
+        },
+    )
+
+    q = query_of(answer.headers["Location"])
+    assert q["error"] == "consent_required" and "code" not in q and q["state"] == "st-silent"
