@@ -180,7 +180,8 @@ class Idp(Server):
         )  # fmt: skip
         if not person.get("ok"):
             raise ServerError(f"idp person create: {person}")
-        # A service (client credentials; also the resource server that introspects).
+        # A service (client credentials; also the resource server that introspects the
+        # web apps' access tokens, registered as such with --resource-server).
         self.clients["service"] = json.loads(
             self._idp(
                 "client", "create", "--name", "bench-service", "--grant-type",
@@ -195,7 +196,8 @@ class Idp(Server):
                 "--grant-type", "authorization_code", "--grant-type", "refresh_token",
                 "--scope", "openid", "--scope", "profile", "--scope", "phone",
                 "--scope", "offline_access",
-                "--id-token-signed-response-alg", "ES256", "--json",
+                "--id-token-signed-response-alg", "ES256",
+                "--resource-server", self.clients["service"]["client_id"], "--json",
             )
         )  # fmt: skip
         # The same web app for a department that must use 国密: SM2SM3 ID and access tokens.
@@ -207,7 +209,8 @@ class Idp(Server):
                 "--scope", "openid", "--scope", "profile", "--scope", "phone",
                 "--scope", "offline_access",
                 "--id-token-signed-response-alg", "SM2SM3",
-                "--access-token-signed-alg", "SM2SM3", "--json",
+                "--access-token-signed-alg", "SM2SM3",
+                "--resource-server", self.clients["service"]["client_id"], "--json",
             )
         )  # fmt: skip
 
