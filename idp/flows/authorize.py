@@ -26,7 +26,8 @@
                    CODE: redirect with code, state, iss
 
 The RP's request is validated by Authlib in `idp/oidc`; this file only decides what the
-person must do. The record is consumed when the code (or an error) goes back.
+person must do. What the RP may read, and the consent to it, is `idp/flows/consent.py`.
+The record is consumed when the code (or an error) goes back.
 """
 
 from __future__ import annotations
@@ -43,25 +44,22 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import Request, Response
-from sqlalchemy import select
 
 from idp import context
 from idp.accounts.models import Person
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
-from idp.db import db, utcnow
+from idp.db import db
+from idp.flows import consent
 from idp.flows.login import PASSWORD_ACR_CAP
 from idp.oidc.claims import (
     ClaimsRequestError,
-    claims_by_name,
     consented_request,
     essential_acr,
     loa_number,
     parse_claims_parameter,
-    requested_names,
-    scope_claims,
 )
-from idp.oidc.models import Client, Consent
+from idp.oidc.models import Client
 from idp.oidc.runtime import oidc
 from realname import agreements
 from realname.agents import OrgMembership, memberships_for
@@ -90,24 +88,6 @@ class SignedInPerson:
     amr: list[str]
     claims: dict[str, Any] = field(default_factory=dict)
     act_for: str | None = None  # organisation id, when acting for one
-
-
-@dataclass(frozen=True)
-class Release:
-    """What the RP will be able to read if the person agrees: decided once, here, and
-    shown on the consent page exactly; the code carries nothing more."""
-
-    scopes: list[str]  # asked for and registered for the client
-    by_name: frozenset[str]  # claims asked for by name beyond what the scopes release
-    claims: frozenset[str]  # everything released: the scopes' claims and `by_name`
-
-
-def release_for(params: dict[str, str], client: Client) -> Release:
-    scopes = client.get_allowed_scope(params.get("scope")).split()
-    from_scopes = scope_claims(scopes)
-    asked = requested_names(parse_claims_parameter(params.get("claims")))
-    by_name = frozenset(claims_by_name(asked, client.scopes) - from_scopes)
-    return Release(scopes, by_name, frozenset(from_scopes | by_name))
 
 
 # What the view does next: show a page, or send the browser somewhere.
@@ -221,7 +201,10 @@ def decide(flow_id: str, sso: SsoSession | None, decision: str) -> Outcome:
         )
         db.session.commit()
         return _refuse(params, "access_denied", "the person declined")
-    _remember_consent(sso.person_id, params, sso.channel)
+    client = oidc().clients.get(params["client_id"])
+    if client is None:  # deleted while the consent page was open
+        return ShowError("invalid_client", "the service is no longer registered")
+    consent.remember(sso.person_id, client, consent.release_for(params, client), sso.channel)
     return _issue_code(record, sso)
 
 
@@ -234,11 +217,6 @@ def _validate(params: dict[str, str]) -> Outcome | None:
         return _refuse(params, error.error, error.description or "")
     except ClaimsRequestError as error:
         return _refuse(params, "invalid_request", str(error))
-    except ValueError:
-        # Authlib will not build an error whose description would quote a control or
-        # non-ASCII character from the request (a NUL in response_type, say). Which
-        # parameter it was is unknown here, the redirect URI perhaps: never redirect.
-        return ShowError("invalid_request", "the request contains characters not allowed here")
     client = oidc().clients.get(params.get("client_id"))
     problem = _scope_problem(params.get("scope", "").split(), client.scopes if client else [])
     if problem is not None:
@@ -295,7 +273,7 @@ def _advance(record: dict[str, Any], sso: SsoSession | None) -> Outcome:
     client = oidc().clients.get(params["client_id"])
     if client is None:  # deleted while the person was signing in
         return ShowError("invalid_client", "the service is no longer registered")
-    release = release_for(params, client)
+    release = consent.release_for(params, client)
     if "org" in release.scopes and "act_for" not in record:
         options = memberships_for(db.session, person)
         if options:
@@ -305,7 +283,7 @@ def _advance(record: dict[str, Any], sso: SsoSession | None) -> Outcome:
             context.store().upsert(KIND, record["id"], record, FLOW_TTL)
             return ChooseActFor(record["id"], client, options)
         record["act_for"] = None
-    if _needs_consent(params, person.id, client, release):
+    if consent.needs_consent(params, person.id, client, release):
         if "none" in params.get("prompt", "").split():
             return _refuse(params, "consent_required", "the person has not consented")
         record.update(state=State.consenting, sso_id=sso.id)
@@ -348,52 +326,12 @@ def _required_level(params: dict[str, str]) -> int:
     return min(wanted) if wanted else 0
 
 
-def _needs_consent(
-    params: dict[str, str], person_id: str, client: Client, release: Release
-) -> bool:
-    """A remembered consent covers what its page listed: its scopes, and the claims the
-    person allowed by name. Anything more is asked again."""
-    if "consent" in params.get("prompt", "").split():
-        return True
-    if client.first_party:
-        return False
-    consent = db.session.scalar(
-        select(Consent).where(Consent.person_id == person_id, Consent.client_id == client.client_id)
-    )
-    if consent is None or not set(release.scopes) <= set(consent.scopes):
-        return True
-    return not release.by_name <= set(consent.claims) | scope_claims(consent.scopes)
-
-
-def _remember_consent(person_id: str, params: dict[str, str], channel: str) -> None:
-    client_id = params["client_id"]
-    client = oidc().clients.get(client_id)
-    release = release_for(params, client) if client else Release([], frozenset(), frozenset())
-    consent = db.session.scalar(
-        select(Consent).where(Consent.person_id == person_id, Consent.client_id == client_id)
-    )
-    if consent is None:
-        consent = Consent(person_id=person_id, client_id=client_id, scopes=[], claims=[])
-        db.session.add(consent)
-    consent.scopes = sorted(set(consent.scopes) | set(release.scopes))
-    consent.claims = sorted(set(consent.claims or []) | release.by_name)
-    consent.last_used_at = utcnow()
-    record_event(
-        db.session,
-        "person:consent:granted",
-        person_id=person_id,
-        channel=channel,
-        detail={"client_id": client_id, "scopes": consent.scopes, "claims": consent.claims},
-    )
-    db.session.commit()
-
-
 def _issue_code(record: dict[str, Any], sso: SsoSession) -> Outcome:
     context.store().destroy(KIND, record["id"])
     client = oidc().clients.get(record["params"]["client_id"])
     if client is None:
         return ShowError("invalid_client", "the service is no longer registered")
-    release = release_for(record["params"], client)
+    release = consent.release_for(record["params"], client)
     # The code carries the scopes the client is registered for and the claims the person
     # agreed to, nothing else: tokens and userinfo never see the rest of the request.
     params = {**record["params"], "scope": " ".join(release.scopes)}

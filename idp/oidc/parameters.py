@@ -18,8 +18,9 @@ import re
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 
-# RFC 6749 5.2: the characters an error_description may hold
-DESCRIBABLE = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
+# RFC 6749 5.2: the characters an error_description may hold (ASCII but '"' and '\\')
+DESCRIPTION_CHARS = r"\x20\x21\x23-\x5b\x5d-\x7e"
+DESCRIBABLE = re.compile(f"[{DESCRIPTION_CHARS}]*")
 # what Authlib's authorization endpoint quotes in its errors
 QUOTED_AT_AUTHORIZE = ("response_type", "redirect_uri")
 

@@ -24,13 +24,13 @@ from idp.errors import (
     ServiceUnavailableError,
     TooManyAttemptsError,
 )
+from idp.oidc.parameters import DESCRIPTION_CHARS
 from idp.web.security import API_BLUEPRINT
 
 log = logging.getLogger(__name__)
 
 Answer = tuple[str, int, dict[str, str]]
-# RFC 6749 5.2: error_description is ASCII without '"' and '\\'
-NOT_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+NOT_IN_DESCRIPTION = re.compile(f"[^{DESCRIPTION_CHARS}]")
 
 
 def _for_relying_parties() -> bool:
