@@ -104,6 +104,18 @@ class Live:
         return requests.get(self.url + path, allow_redirects=False, timeout=10, **kwargs)
 
 
+def authorize_query(rp: Rp, **params: str) -> dict[str, str]:
+    """An authorization request of `rp`'s code flow for `openid`, `params` on top."""
+    return {
+        "response_type": "code",
+        "client_id": rp.client_id,
+        "redirect_uri": rp.redirect_uri,
+        "scope": "openid",
+        "state": "st-attack",
+        **params,
+    }
+
+
 def form_of(html: str) -> tuple[str, dict[str, str]]:
     """A page's first POST form: its action and its hidden fields."""
     form = html.split("<form", 1)[1].split("</form>", 1)[0]
@@ -152,17 +164,10 @@ class Browser:
     ) -> requests.Response:
         """GET /authorize and answer every page (sign-in, act-for, consent) until the
         provider sends the browser back to the RP; returns that last response."""
-        query = {
-            "response_type": "code",
-            "client_id": rp.client_id,
-            "redirect_uri": rp.redirect_uri,
-            "scope": "openid",
-            "state": "st-attack",
-            "nonce": "n-attack",
-            **params,
-        }
         self.pages = []
-        response = self.get("/authorize", params=query)
+        response = self.get(
+            "/authorize", params=authorize_query(rp, **{"nonce": "n-attack", **params})
+        )
         for _ in range(8):
             location = response.headers.get("Location", "")
             if response.is_redirect and not location.startswith(("/", self.live.url)):

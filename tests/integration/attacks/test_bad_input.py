@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.attacks.conftest import Live, Rp, pkce, query_of, redeem
+from tests.integration.attacks.conftest import Live, Rp, authorize_query, pkce, query_of, redeem
 
 NUL = "\x00"
 IMPOSSIBLE_IDS = {
@@ -112,16 +112,9 @@ def test_a_nul_in_any_authorization_parameter_is_refused_not_a_500(live, rp):
     an error page or an error sent to the registered redirect URI, never a 500."""
     browser = live.browser(live.person())
     _verifier, challenge = pkce()
-    base = {
-        "response_type": "code",
-        "client_id": rp.client_id,
-        "redirect_uri": rp.redirect_uri,
-        "scope": "openid",
-        "state": "s",
-        "nonce": "n",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
+    base = authorize_query(
+        rp, state="s", nonce="n", code_challenge=challenge, code_challenge_method="S256"
+    )
     extra = ("login_hint", "acr_values", "claims", "prompt", "max_age", "ui_locales")
     for name in (*base, *extra):
         response = browser.authorize(rp, **{**base, name: base.get(name, "x") + NUL})
@@ -206,13 +199,7 @@ def test_a_body_over_the_limit_changes_nothing(live, rp):
 @pytest.mark.parametrize("bad", ['"', "\\", "é", NUL], ids=["quote", "backslash", "accent", "nul"])
 @pytest.mark.parametrize("name", ["response_type", "redirect_uri"])
 def test_a_character_no_error_may_quote_is_refused_not_a_500(live, rp, name, bad):
-    params = {
-        "response_type": "code",
-        "client_id": rp.client_id,
-        "redirect_uri": rp.redirect_uri,
-        "scope": "openid",
-        "state": "s",
-    }
+    params = authorize_query(rp, state="s")
     params[name] += bad
     response = live.get("/authorize", params=params)
     location = response.headers.get("Location", "")

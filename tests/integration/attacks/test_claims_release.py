@@ -12,7 +12,13 @@ from idp import context
 from idp.accounts.models import Person
 from idp.db import db
 from realname.legal_persons import register_organization
-from tests.integration.attacks.conftest import Browser, Live, jwt_claims, query_of
+from tests.integration.attacks.conftest import (
+    Browser,
+    Live,
+    authorize_query,
+    jwt_claims,
+    query_of,
+)
 from tests.integration.org_support import ACTIVE, create_person, rep_of
 
 PHONE_AND_USERNAME = json.dumps(
@@ -160,16 +166,7 @@ def test_org_is_refused_to_a_client_not_registered_for_it(live: Live) -> None:
 
 
 def refused_at_rp(browser: Browser, rp: Any, scope: str) -> dict[str, str]:
-    response = browser.get(
-        "/authorize",
-        params={
-            "response_type": "code",
-            "client_id": rp.client_id,
-            "redirect_uri": rp.redirect_uri,
-            "scope": scope,
-            "state": "st-scope",
-        },
-    )
+    response = browser.get("/authorize", params=authorize_query(rp, scope=scope, state="st-scope"))
     assert response.status_code == 303 and response.headers["Location"].startswith(rp.redirect_uri)
     return query_of(response.headers["Location"])
 
@@ -199,18 +196,8 @@ def test_prompt_none_cannot_widen_a_consent(live: Live) -> None:
     browser = live.browser(person)
     browser.tokens_for(rp, scope="openid")
 
-    answer = browser.get(
-        "/authorize",
-        params={
-            "response_type": "code",
-            "client_id": rp.client_id,
-            "redirect_uri": rp.redirect_uri,
-            "scope": "openid",
-            "state": "st-silent",
-            "prompt": "none",
-            "claims": PHONE_AND_USERNAME,
-        },
-    )
+    query = authorize_query(rp, state="st-silent", prompt="none", claims=PHONE_AND_USERNAME)
+    answer = browser.get("/authorize", params=query)
 
     q = query_of(answer.headers["Location"])
     assert q["error"] == "consent_required" and "code" not in q and q["state"] == "st-silent"

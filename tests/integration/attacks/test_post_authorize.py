@@ -11,7 +11,16 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 
-from tests.integration.attacks.conftest import Browser, Live, Rp, form_of, pkce, query_of, redeem
+from tests.integration.attacks.conftest import (
+    Browser,
+    Live,
+    Rp,
+    authorize_query,
+    form_of,
+    pkce,
+    query_of,
+    redeem,
+)
 
 
 @pytest.fixture(scope="module")
@@ -20,15 +29,9 @@ def rp(live: Live) -> Rp:
 
 
 def request_for(rp: Rp, **params: str) -> dict[str, str]:
-    return {
-        "response_type": "code",
-        "client_id": rp.client_id,
-        "redirect_uri": rp.redirect_uri,
-        "scope": "openid profile",
-        "state": "st-post",
-        "nonce": "n-post",
-        **params,
-    }
+    return authorize_query(
+        rp, **{"scope": "openid profile", "state": "st-post", "nonce": "n-post", **params}
+    )
 
 
 def finish(browser: Browser, response: requests.Response) -> requests.Response:
