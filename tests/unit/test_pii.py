@@ -59,7 +59,10 @@ def test_round_trip_of_every_kind_of_text_and_the_plain_text_is_never_in_the_sea
     for value in ["17000000101", "11010119900101999X", "张三", "a", "x" * 1000]:
         sealed = SEALER.seal(value, "persons|id_number|p1")
         assert SEALER.open(sealed, "persons|id_number|p1") == value
-        assert value.encode() not in sealed
+        # one or two bytes turn up in any 30 random bytes now and then (a flaky "a");
+        # from four on, chance alone is below one in 2**27
+        if len(value.encode()) >= 4:
+            assert value.encode() not in sealed
         assert len(sealed) == 1 + 12 + len(value.encode()) + 16  # version, nonce, body, tag
 
 
