@@ -10,6 +10,7 @@ import click
 from flask import current_app
 
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db
 from idp.oidc.claims import SCOPES_SUPPORTED
 from idp.oidc.clients import (
@@ -139,7 +140,7 @@ def client_create(
             )
             record_event(
                 session,
-                "admin:client:created",
+                Event.client_created,
                 actor="admin:cli",
                 channel="admin",
                 detail={"client_id": new.client.client_id},

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from admin.output import fail
 from idp import context
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db
 from idp.errors import StoreUnavailableError
 from idp.keys import DEFAULT_ALGS
@@ -168,7 +169,7 @@ def demo_seed(rp_url: str, as_json: bool) -> None:
             person = accounts.create_person(session, **DEMO)
             record_event(
                 session,
-                "admin:person:created",
+                Event.person_created,
                 person_id=person.id,
                 actor="admin:demo",
                 channel="admin",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from admin.output import fail
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.keys import SUPPORTED_ALGS, KeyRing, Rotation
 from idp.keys.models import SigningKey
 
@@ -58,9 +59,7 @@ def keys_rotate(alg: str, as_json: bool) -> None:
 
     def audit(session: Session, rotation: Rotation) -> None:
         detail = _rotation_json(rotation)
-        record_event(
-            session, "admin:key:rotated", actor="admin:cli", channel="admin", detail=detail
-        )
+        record_event(session, Event.key_rotated, actor="admin:cli", channel="admin", detail=detail)
         done[:] = [rotation]  # the last attempt is the one that committed
 
     try:
@@ -89,9 +88,7 @@ def keys_retire(kid: str, as_json: bool) -> None:
 
     def audit(session: Session, key: SigningKey) -> None:
         detail = {"kid": key.kid, "alg": key.alg}
-        record_event(
-            session, "admin:key:retired", actor="admin:cli", channel="admin", detail=detail
-        )
+        record_event(session, Event.key_retired, actor="admin:cli", channel="admin", detail=detail)
 
     try:
         key = _keyring().retire(kid, audit=audit)

@@ -14,6 +14,7 @@ from idp.accounts.models import Person
 from idp.accounts.services import AccountExistsError, InvalidIdentifierError
 from idp.accounts.throttle import account_key
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.crypto.passwords import PasswordRejectedError
 from idp.db import db
 from realname.proofing import Outcome, prove_real_name
@@ -125,7 +126,7 @@ def person_create(
         _prove(person, name, id_type, id_number, as_json)
     record_event(
         session,
-        "admin:person:created",
+        Event.person_created,
         person_id=person.id,
         actor="admin:cli",
         channel="counter",
@@ -161,7 +162,7 @@ def verify_in_person(
     person.loa = IN_PERSON_LOA
     record_event(
         db.session,
-        "admin:person:verified_in_person",
+        Event.person_verified_in_person,
         person_id=person.id,
         actor=f"counter:{operator}"[:80],
         channel="counter",
@@ -183,7 +184,7 @@ def person_unlock(identifier: str) -> None:
         fail("no such person", as_json=False)
     context.login_throttle().unblock(account_key(person.id, identifier))
     record_event(
-        db.session, "admin:person:unlocked", person_id=person.id, actor="admin:cli", channel="admin"
+        db.session, Event.person_unlocked, person_id=person.id, actor="admin:cli", channel="admin"
     )
     db.session.commit()
     click.echo(f"unlocked {person.id}")

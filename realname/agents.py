@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.models import Person
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import utcnow
 from realname.legal_persons import LegalPersonError, membership_of, require_real_named
 from realname.organizations import (
@@ -127,7 +128,7 @@ def authorise_agent(
     session.flush()
     record_event(
         session,
-        "person:agent:authorised",
+        Event.agent_authorised,
         person_id=granter.id,
         channel=channel,
         detail={
@@ -165,7 +166,7 @@ def revoke_agent(
     session.flush()
     record_event(
         session,
-        "person:agent:revoked",
+        Event.agent_revoked,
         person_id=granter.id,
         channel=channel,
         detail={

@@ -35,6 +35,7 @@ from connectors.errors import ConnectorRejected, ConnectorUnavailable
 from idp.accounts.models import Person
 from idp.accounts.services import Accounts
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import utcnow
 from realname.identifiers import IdType, check, normalise
 from realname.organizations import (
@@ -220,7 +221,7 @@ def register_organization(
         raise LegalPersonError("already_registered") from exc
     record_event(
         session,
-        "person:organization:registered",
+        Event.organization_registered,
         person_id=person.id,
         actor=actor,
         channel=channel,
@@ -270,7 +271,7 @@ def approve_registration(
     session.flush()
     record_event(
         session,
-        "person:organization:approved",
+        Event.organization_approved,
         person_id=person.id,
         channel=channel,
         detail={"organization_id": organization.id, "uscc": organization.uscc},
@@ -290,7 +291,7 @@ def reject_registration(
         raise LegalPersonError("not_legal_representative")
     record_event(
         session,
-        "person:organization:rejected",
+        Event.organization_rejected,
         person_id=person.id,
         channel=channel,
         detail={

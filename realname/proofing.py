@@ -26,6 +26,7 @@ from connectors.population import PopulationRegistry
 from idp.accounts.models import Person
 from idp.accounts.services import Accounts
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.store import ArtifactStore
 from realname.identifiers import IdType, check, mask
 
@@ -90,7 +91,7 @@ def _refused_for_now(
     session: Session,
     attempts: Attempts,
     counters: list[tuple[str, str, int]],
-    event: str,
+    event: Event,
     person: Person,
     channel: str,
     detail: dict[str, Any],
@@ -151,7 +152,7 @@ def prove_real_name(
                 attempts.per_id_number,
             ),
         ],
-        "person:realname:throttled",
+        Event.realname_throttled,
         person,
         channel,
         {"id_number": masked},
@@ -167,7 +168,7 @@ def prove_real_name(
     if not answer.matched:
         record_event(
             session,
-            "person:realname:refused",
+            Event.realname_refused,
             person_id=person.id,
             channel=channel,
             detail={"result": answer.result, "id_number": masked},
@@ -179,7 +180,7 @@ def prove_real_name(
     if holder is not None and holder.id != person.id:
         record_event(
             session,
-            "person:realname:identity_taken",
+            Event.realname_identity_taken,
             person_id=person.id,
             channel=channel,
             detail={"id_number": masked, "holder": holder.id},
@@ -193,7 +194,7 @@ def prove_real_name(
     person.loa = max(person.loa, REAL_NAME_LOA)
     record_event(
         session,
-        "person:realname:verified",
+        Event.realname_verified,
         person_id=person.id,
         channel=channel,
         detail={"id_type": kind.value, "id_number": masked, "loa": person.loa},
@@ -213,6 +214,14 @@ class FaceOutcome(StrEnum):
     mismatch = "mismatch"
     unavailable = "unavailable"
     too_many_attempts = "too_many_attempts"  # a daily limit: nothing was asked
+
+
+# the audit event of each outcome a face check reaches after asking the face service
+REALPERSON_EVENTS = {
+    FaceOutcome.verified: Event.realperson_verified,
+    FaceOutcome.not_live: Event.realperson_not_live,
+    FaceOutcome.mismatch: Event.realperson_mismatch,
+}
 
 
 def prove_real_person(
@@ -240,7 +249,7 @@ def prove_real_person(
             ("realperson-account", person.id, attempts.face_per_account),
             ("realperson-address", attempts.address or "-", attempts.per_address),
         ],
-        "person:realperson:throttled",
+        Event.realperson_throttled,
         person,
         channel,
         {},
@@ -265,7 +274,7 @@ def prove_real_person(
         person.loa = max(person.loa, REAL_PERSON_LOA)
     record_event(
         session,
-        f"person:realperson:{outcome.value}",
+        REALPERSON_EVENTS[outcome],
         person_id=person.id,
         channel=channel,
         detail={"score": round(result.score, 2), "loa": person.loa},

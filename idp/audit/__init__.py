@@ -25,6 +25,7 @@ from idp.audit.checkpoint import (
 )
 from idp.audit.checkpoint_log import CheckpointLog
 from idp.audit.checkpointer import APPENDED, Checkpointer
+from idp.audit.events import Event
 from idp.audit.models import AuditEvent
 from idp.audit.verify import BrokenRow, Problem, VerifyResult, verify_chain
 from idp.db import utcnow
@@ -33,6 +34,7 @@ __all__ = [
     "AuditEvent",
     "BrokenRow",
     "Checkpointer",
+    "Event",
     "Problem",
     "VerifyResult",
     "init_app",
@@ -60,7 +62,7 @@ def request_origin(ip: str | None, user_agent: str | None) -> Iterator[None]:
 
 def record_event(
     session: Session,
-    event: str,
+    event: Event,
     *,
     person_id: str | None = None,
     actor: str | None = None,
@@ -80,8 +82,8 @@ def record_event(
     end of the transaction. The returned row is a copy of what was written; it is not
     attached to the session.
     """
-    if event.count(":") != 2:
-        raise ValueError(f"audit event names are subject:object:action, got {event!r}")
+    if not isinstance(event, Event):  # the catalogue is the only source of names
+        raise ValueError(f"not an audit event of idp/audit/events.py: {event!r}")
     origin: tuple[str | None, str | None] = (
         (request.remote_addr, request.user_agent.string) if has_request_context() else _origin.get()
     )
@@ -91,7 +93,7 @@ def record_event(
         session,
         {
             "occurred_at": utcnow(),
-            "event": event,
+            "event": event.value,
             "person_id": person_id,
             "actor": actor or (f"person:{person_id}" if person_id else "anonymous"),
             "ip": ip,

@@ -49,6 +49,7 @@ from idp import context
 from idp.accounts.models import Person
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db
 from idp.flows import consent
 from idp.flows.login import PASSWORD_ACR_CAP
@@ -194,7 +195,7 @@ def decide(flow_id: str, sso: SsoSession | None, decision: str) -> Outcome:
     if decision != "allow":
         record_event(
             db.session,
-            "person:consent:denied",
+            Event.consent_denied,
             person_id=sso.person_id,
             channel=sso.channel,
             detail={"client_id": params["client_id"]},
@@ -352,7 +353,7 @@ def _issue_code(record: dict[str, Any], sso: SsoSession) -> Outcome:
     )
     record_event(
         db.session,
-        "person:authorization:granted",
+        Event.authorization_granted,
         person_id=sso.person_id,
         channel=sso.channel,
         session_id=sso.id,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db, utcnow
 from idp.oidc.claims import claims_by_name, parse_claims_parameter, requested_names, scope_claims
 from idp.oidc.models import Client, Consent
@@ -65,7 +66,7 @@ def remember(person_id: str, client: Client, release: Release, channel: str) -> 
     consent.last_used_at = utcnow()
     record_event(
         db.session,
-        "person:consent:granted",
+        Event.consent_granted,
         person_id=person_id,
         channel=channel,
         detail={"client_id": client.client_id, "scopes": consent.scopes, "claims": consent.claims},

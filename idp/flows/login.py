@@ -25,6 +25,7 @@ from idp.accounts.models import Person
 from idp.accounts.sessions import SsoSession
 from idp.accounts.throttle import account_key
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db
 from idp.errors import TooManyAttemptsError
 
@@ -60,7 +61,7 @@ def sign_in_with_password(
     try:
         attempt = throttle.attempt(key, ip)
     except TooManyAttemptsError as blocked:
-        record_event(session, "person:login:blocked", person_id=person_id, channel=channel, ip=ip)
+        record_event(session, Event.login_blocked, person_id=person_id, channel=channel, ip=ip)
         session.commit()
         return LoginResult(Outcome.blocked, retry_after=blocked.retry_after)
 
@@ -68,7 +69,7 @@ def sign_in_with_password(
         now_blocked = throttle.failed(attempt)
         record_event(
             session,
-            "person:login:failed",
+            Event.login_failed,
             person_id=person_id,
             channel=channel,
             ip=ip,
@@ -77,7 +78,7 @@ def sign_in_with_password(
         if now_blocked:
             record_event(
                 session,
-                "person:account:locked",
+                Event.account_locked,
                 person_id=person_id,
                 channel=channel,
                 ip=ip,
@@ -98,7 +99,7 @@ def sign_in_with_password(
     )
     record_event(
         session,
-        "person:login:succeeded",
+        Event.login_succeeded,
         person_id=person.id,
         channel=channel,
         session_id=sso.id,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from idp import context
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db
 from idp.oidc import backchannel
 from idp.oidc.runtime import oidc
@@ -29,7 +30,7 @@ def sign_out(sso: SsoSession, *, reason: str = "logout") -> bool:
     revoked = oidc().artifacts.revoke_session_grants(sso.id)
     record_event(
         db.session,
-        "person:session:ended",
+        Event.session_ended,
         person_id=sso.person_id,
         channel=sso.channel,
         session_id=sso.id,
@@ -58,7 +59,7 @@ def after_password_change(person_id: str, keep: str | None, *, reason: str) -> i
     revoked = oidc().artifacts.revoke_person_grants(person_id, keep_sid=keep)
     record_event(
         db.session,
-        "person:tokens:revoked",
+        Event.tokens_revoked,
         person_id=person_id,
         session_id=keep,
         detail={"reason": reason, "grants_revoked": revoked},

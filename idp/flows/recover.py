@@ -19,6 +19,7 @@ from idp.accounts import sms_codes
 from idp.accounts.services import InvalidIdentifierError, normalise_phone
 from idp.accounts.throttle import account_key
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.crypto.passwords import PasswordProblem, PasswordRejectedError
 from idp.db import db
 from idp.flows.logout import after_password_change
@@ -76,7 +77,7 @@ def confirm(flow_id: str, code: str, *, password: str, ip: str | None) -> bool |
     if not sms_codes.consume_code(store, KIND, flow_id):
         session.rollback()
         return Refused("expired")
-    record_event(session, "person:password:reset", person_id=person.id, channel="web", ip=ip)
+    record_event(session, Event.password_reset, person_id=person.id, channel="web", ip=ip)
     session.commit()
     after_password_change(person.id, keep=None, reason="password_reset")
     context.login_throttle().unblock(account_key(person.id, record["phone"]))

@@ -27,6 +27,7 @@ from idp.accounts import sms_codes
 from idp.accounts.services import AccountExistsError, InvalidIdentifierError, normalise_phone
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.crypto.passwords import PasswordProblem, PasswordRejectedError
 from idp.db import db
 from idp.flows.login import acr_for
@@ -141,7 +142,7 @@ def confirm(
     )
     record_event(
         session,
-        "person:account:registered",
+        Event.account_registered,
         person_id=person.id,
         channel="web",
         ip=ip,

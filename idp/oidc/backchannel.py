@@ -28,6 +28,7 @@ import requests
 from flask import Flask, current_app
 
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db
 from idp.keys import NoActiveKeyError
 from idp.oidc.models import Client
@@ -176,11 +177,13 @@ def _record(recipient: Recipient, outcome: Outcome) -> None:
             outcome.attempts,
             outcome.error or f"HTTP {outcome.status}",
         )
-    action = "delivered" if outcome.delivered else "failed"
+    event = (
+        Event.backchannel_logout_delivered if outcome.delivered else Event.backchannel_logout_failed
+    )
     with db.transaction() as session:
         record_event(
             session,
-            f"rp:backchannel_logout:{action}",
+            event,
             person_id=recipient.person_id,
             actor=ACTOR,
             session_id=recipient.sid,

@@ -17,11 +17,16 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint as _Revocation
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
 
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db
 from idp.keys import InvalidTokenError
 from idp.oidc.parameters import refuse_repeated_parameters
 from idp.oidc.runtime import Oidc, oidc
 
+REVOKED = {
+    "access_token": Event.access_token_revoked,
+    "refresh_token": Event.refresh_token_revoked,
+}
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
 
@@ -151,7 +156,7 @@ class RevocationEndpoint(HintOnly, _Revocation):
             artifacts.revoke_access_token(token.claims["jti"], token.claims["exp"])
         record_event(
             db.session,
-            f"client:{token.kind}:revoked",
+            REVOKED[token.kind],
             actor=f"client:{token.client_id}",
             detail={"client_id": token.client_id},
         )

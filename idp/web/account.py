@@ -11,6 +11,7 @@ from idp import context
 from idp.accounts.models import Person
 from idp.accounts.throttle import account_key
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.crypto.passwords import PasswordProblem, PasswordRejectedError
 from idp.db import db
 from idp.flows import logout
@@ -77,7 +78,7 @@ def change_password() -> Response:
         throttle.failed(attempt)
         record_event(
             db.session,
-            "person:password:change_failed",
+            Event.password_change_failed,
             person_id=person.id,
             channel=g.sso.channel,
             session_id=g.sso.id,
@@ -97,7 +98,7 @@ def change_password() -> Response:
 
     record_event(
         db.session,
-        "person:password:changed",
+        Event.password_changed,
         person_id=person.id,
         channel=g.sso.channel,
         session_id=g.sso.id,
@@ -150,7 +151,7 @@ def withdraw_consent(client_id: str) -> Response:
         revoked = oidc().artifacts.revoke_person_client_grants(g.sso.person_id, client_id)
         record_event(
             db.session,
-            "person:consent:withdrawn",
+            Event.consent_withdrawn,
             person_id=g.sso.person_id,
             channel=g.sso.channel,
             session_id=g.sso.id,

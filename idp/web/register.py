@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from idp import context
 from idp.accounts.models import Person
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db
 from idp.flows import register
 from idp.flows.login import acr_for
@@ -223,7 +224,7 @@ def accept_agreement() -> Response | str:
         agreements.accept(db.session, g.sso.person_id, pending, g.sso.channel)
         record_event(
             db.session,
-            "person:agreement:accepted",
+            Event.agreement_accepted,
             person_id=g.sso.person_id,
             channel=g.sso.channel,
             detail={"version": pending.version},

@@ -16,7 +16,7 @@ from sqlalchemy import Executable, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from idp.accounts.models import Person
-from idp.audit import AuditEvent, record_event, verify_chain
+from idp.audit import AuditEvent, Event, record_event, verify_chain
 from idp.audit.chain import row_hash
 from idp.db import Database
 from tests.helpers import sign_in
@@ -29,11 +29,11 @@ SQLITE_TRIGGERS = (
     "audit_chain_head_no_delete",
 )
 EVENTS = (
-    "person:login:failed",
-    "person:login:succeeded",
-    "person:account:registered",
-    "admin:key:rotated",
-    "person:logout:completed",
+    Event.login_failed,
+    Event.login_succeeded,
+    Event.account_registered,
+    Event.key_rotated,
+    Event.session_ended,
 )
 
 
@@ -232,8 +232,8 @@ def test_a_rewritten_head_is_found(app: Flask) -> None:
 def test_a_rolled_back_transaction_leaves_the_chain_as_it_was(app: Flask) -> None:
     record(app, 2)
     with database(app).factory() as session:
-        record_event(session, "person:login:failed")
-        record_event(session, "person:account:locked")
+        record_event(session, Event.login_failed)
+        record_event(session, Event.account_locked)
         session.rollback()
     (after,) = record(app, 1)
     assert after.seq == 3
@@ -247,7 +247,7 @@ def test_record_event_leaves_the_callers_pending_changes_to_its_commit(
     record_event must not flush their changes early and raise it there instead."""
     with database(app).factory() as session:
         session.add(Person(username=person["username"]))  # taken
-        record_event(session, "person:account:registered")
+        record_event(session, Event.account_registered)
         with pytest.raises(IntegrityError):
             session.commit()
         session.rollback()
@@ -286,9 +286,9 @@ def test_concurrent_writers_never_fork_the_chain(app: Flask) -> None:
             start.wait()
             for i in range(per_thread):
                 with factory() as session:
-                    record_event(session, "person:login:failed", detail={"w": worker, "i": i})
+                    record_event(session, Event.login_failed, detail={"w": worker, "i": i})
                     if i % 5 == 0:  # two rows in one transaction, like a lockout
-                        record_event(session, "person:account:locked", detail={"w": worker})
+                        record_event(session, Event.account_locked, detail={"w": worker})
                     if i % 7 == 3:
                         session.rollback()
                         continue

@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Connection, Table, select, text, update
 
-from idp.audit import AuditEvent, Checkpointer, record_event, verify_chain
+from idp.audit import AuditEvent, Checkpointer, Event, record_event, verify_chain
 from idp.audit.chain import row_hash
 from idp.audit.checkpoint import Checkpoint, CheckpointSigner, public_key_hex
 from idp.audit.models import AuditChainHead
@@ -46,7 +46,7 @@ def cli(app: Flask, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def record(app: Flask, event: str = "person:login:succeeded", **detail: Any) -> AuditEvent:
+def record(app: Flask, event: Event = Event.login_succeeded, **detail: Any) -> AuditEvent:
     with database(app).transaction() as session:
         return record_event(session, event, actor="admin:synthetic", detail=detail)
 
@@ -63,7 +63,7 @@ def trail_with_two_checkpoints(app: Flask) -> dict[str, AuditEvent]:
     for n in range(3):
         record(app, n=n)
     assert checkpoint(app)["seq"] == 3
-    created = record(app, "admin:person:created", loa=2)
+    created = record(app, Event.person_created, loa=2)
     record(app, n=5)
     record(app, n=6)
     assert checkpoint(app)["seq"] == 6
@@ -274,8 +274,8 @@ def test_checkpoints_are_written_periodically_after_commits(
         record(app, n=n)
         checkpointer(app).wait(30)
     with database(app).factory() as session:  # rolled back: neither counted nor covered
-        record_event(session, "person:login:failed")
-        record_event(session, "person:login:failed")
+        record_event(session, Event.login_failed)
+        record_event(session, Event.login_failed)
         session.rollback()
     checkpointer(app).wait(30)
     store = checkpointer(app).store

@@ -18,7 +18,7 @@ import idp.keys.models
 import idp.oidc.models  # noqa: F401
 import realname.models
 import realname.organizations  # noqa: F401
-from idp.audit import AuditEvent, record_event, verify_chain
+from idp.audit import AuditEvent, Event, record_event, verify_chain
 from idp.audit.chain import GENESIS_HASH
 from idp.db import Base
 from migrations import runner
@@ -73,7 +73,7 @@ def test_models_match_the_migrated_schema(engine):
 def test_audit_rows_cannot_be_changed_even_with_raw_sql(engine):
     runner.upgrade(engine)
     with Session(engine) as session:
-        record_event(session, "person:login:failed")
+        record_event(session, Event.login_failed)
         session.commit()
     for statement in ("UPDATE audit_events SET actor = 'someone-else'", "DELETE FROM audit_events"):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
@@ -85,8 +85,8 @@ def test_audit_rows_cannot_be_changed_even_with_raw_sql(engine):
 def test_the_chain_head_only_moves_forward_and_rows_must_continue_it(engine):
     runner.upgrade(engine)
     with Session(engine) as session:
-        first = record_event(session, "person:login:failed")
-        second = record_event(session, "person:login:failed")
+        first = record_event(session, Event.login_failed)
+        second = record_event(session, Event.login_failed)
         session.commit()
     refused = [
         # a fork: a second row after the first
@@ -169,7 +169,7 @@ def test_upgrade_chains_the_rows_already_there_and_downgrade_keeps_them(engine):
         if postgres:
             assert [row.id for row in rows] == [1, 3, 5]
         last_id, last_hash = rows[-1].id, rows[-1].row_hash
-        added = record_event(session, "person:login:failed")
+        added = record_event(session, Event.login_failed)
         session.commit()
     assert added.seq == 4 and added.prev_hash == last_hash and added.id > last_id
     with Session(engine) as session:

@@ -14,6 +14,7 @@ from authlib.oidc.core.grants.util import is_openid_scope, validate_nonce
 
 from idp import context
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db
 from idp.oidc.runtime import oidc
 from idp.oidc.tokens import Authorization
@@ -83,7 +84,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             if replayed_grant and artifacts.revoke_grant(replayed_grant):
                 record_event(
                     db.session,
-                    "client:code:replayed",
+                    Event.code_replayed,
                     actor=f"client:{client.client_id}",
                     detail={"client_id": client.client_id, "grant_revoked": True},
                 )

@@ -10,6 +10,7 @@ from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 
 from idp import context
 from idp.audit import record_event
+from idp.audit.events import Event
 from idp.db import db
 from idp.oidc.artifacts import RefreshTokenReusedError
 from idp.oidc.grants.authorization_code import AUTH_METHODS
@@ -88,7 +89,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if oidc().artifacts.revoke_grant(data["grant_id"]):
             record_event(
                 db.session,
-                "client:refresh_token:reused",
+                Event.refresh_token_reused,
                 actor=f"client:{data['client_id']}",
                 detail={"client_id": data["client_id"], "family_revoked": True},
             )
