@@ -19,6 +19,7 @@ from idp import db as database
 from idp.accounts.services import Accounts
 from idp.accounts.sessions import SessionStore
 from idp.accounts.throttle import LoginThrottle
+from idp.authn import sign_out
 from idp.context import Connectors
 from idp.crypto.passwords import PasswordHasher
 from idp.crypto.pii import PiiSealer
@@ -28,6 +29,7 @@ from idp.oidc import endpoints as oidc_endpoints
 from idp.oidc import server as oidc_server
 from idp.oidc.fast_paths import FastOAuth
 from idp.oidc.runtime import Oidc
+from idp.oidc.sign_out import OidcSignOut
 from idp.store import ArtifactStore, redis_client
 from idp.store import embedded as embedded_redis
 from idp.web import authorize as web_authorize
@@ -92,6 +94,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         app, settings, keys=keys, store=store, accounts=app.extensions["idp.accounts"]
     )
     web.init_app(app)
+    sign_out.listen(app, OidcSignOut(runtime.artifacts))  # grants, back-channel logout
     web.csrf.exempt(oidc_endpoints.bp)  # RPs authenticate themselves; no browser forms
     web.csrf.exempt(web_authorize.start_posted)  # only forwards to GET /authorize
     app.register_blueprint(oidc_endpoints.bp)

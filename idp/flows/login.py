@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from idp import context
-from idp.accounts.models import Person
 from idp.accounts.sessions import SsoSession
 from idp.accounts.throttle import account_key
 from idp.audit import record_event
 from idp.audit.events import Event
+from idp.authn import methods
 from idp.db import db
 from idp.errors import TooManyAttemptsError
-
-PASSWORD_ACR_CAP = 3  # a password alone never proves more than loa:3
 
 
 class Outcome(StrEnum):
@@ -44,10 +42,6 @@ class LoginResult:
     token: str | None = None
     session: SsoSession | None = None
     retry_after: int = 0
-
-
-def acr_for(person: Person, cap: int) -> str:
-    return f"urn:cn:gov:idp:loa:{min(person.loa, cap)}"
 
 
 def sign_in_with_password(
@@ -65,7 +59,8 @@ def sign_in_with_password(
         session.commit()
         return LoginResult(Outcome.blocked, retry_after=blocked.retry_after)
 
-    if person is None or not accounts.check_password(person, password):
+    proof = methods.password(accounts, person, password)
+    if proof is None:
         now_blocked = throttle.failed(attempt)
         record_event(
             session,
@@ -87,15 +82,11 @@ def sign_in_with_password(
         session.commit()
         return LoginResult(Outcome.failed)
 
+    assert person is not None
     accounts.upgrade_password_hash(person, password)
     throttle.succeeded(attempt)
-    token, sso = context.sessions().create(
-        person_id=person.id,
-        channel=channel,
-        amr=["pwd"],
-        acr=acr_for(person, PASSWORD_ACR_CAP),
-        ip=ip,
-        user_agent=user_agent,
+    token, sso = methods.open_session(
+        context.sessions(), proof, channel=channel, ip=ip, user_agent=user_agent
     )
     record_event(
         session,

@@ -9,6 +9,9 @@ sign-out (account centre, /logout, or an RP's end_session request)
     -> after the commit, every RP that got tokens in the session and registered a
        backchannel_logout_uri is sent a Logout Token from a background worker
        (idp/oidc/backchannel.py); the person does not wait for RPs
+
+The protocols' part (grants, back-channel logout) is theirs: each registers a
+`SignOutListener` with the app (idp/authn/sign_out.py); this flow knows none of them.
 """
 
 from __future__ import annotations
@@ -17,17 +20,16 @@ from idp import context
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
 from idp.audit.events import Event
+from idp.authn.sign_out import listeners
 from idp.db import db
-from idp.oidc import backchannel
-from idp.oidc.runtime import oidc
 
 
 def sign_out(sso: SsoSession, *, reason: str = "logout") -> bool:
     ended = context.sessions().end(sso.id)
     if ended is None:
         return False
-    to_tell = backchannel.recipients(sso.id)  # read before its grants are revoked
-    revoked = oidc().artifacts.revoke_session_grants(sso.id)
+    ending = [listener.session_ending(sso.id) for listener in listeners()]
+    revoked = sum(end.revoked for end in ending)
     record_event(
         db.session,
         Event.session_ended,
@@ -37,7 +39,8 @@ def sign_out(sso: SsoSession, *, reason: str = "logout") -> bool:
         detail={"reason": reason, "grants_revoked": revoked},
     )
     db.session.commit()
-    backchannel.notify(to_tell)
+    for end in ending:
+        end.after_commit()
     return True
 
 
@@ -56,7 +59,7 @@ def after_password_change(person_id: str, keep: str | None, *, reason: str) -> i
     must lose it). Only session `keep` lives on, when the person chose to stay signed
     in there. Returns how many sessions ended."""
     ended = sign_out_others(person_id, keep, reason=reason)
-    revoked = oidc().artifacts.revoke_person_grants(person_id, keep_sid=keep)
+    revoked = sum(listener.person_ending(person_id, keep) for listener in listeners())
     record_event(
         db.session,
         Event.tokens_revoked,

@@ -28,9 +28,9 @@ from idp.accounts.services import AccountExistsError, InvalidIdentifierError, no
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
 from idp.audit.events import Event
+from idp.authn import methods
 from idp.crypto.passwords import PasswordProblem, PasswordRejectedError
 from idp.db import db
-from idp.flows.login import acr_for
 from realname.agreements import CURRENT, AgreementKind
 from realname.models import AgreementAcceptance
 
@@ -149,11 +149,11 @@ def confirm(
         detail={"agreement": record["agreement"], "loa": person.loa},
     )
     session.commit()
-    token, sso = context.sessions().create(
-        person_id=person.id,
+    # the SMS code to the new number is what this first session rests on
+    token, sso = methods.open_session(
+        context.sessions(),
+        methods.evidence(person, methods.SMS_CODE),
         channel="web",
-        amr=["sms"],
-        acr=acr_for(person, 3),
         ip=ip,
         user_agent=user_agent,
     )

@@ -1,4 +1,5 @@
-"""Which claims a scope (or the `claims` request parameter) releases, and their values."""
+"""OpenID Connect's side of claims: the `claims` request parameter, what a token of a
+scope releases, and the claims' values. The release rules are idp/authn/release.py."""
 
 from __future__ import annotations
 
@@ -10,28 +11,36 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.models import Person
 from idp.accounts.services import Accounts
+from idp.authn.release import (  # the release rules, shared by every protocol
+    ACR_VALUES,
+    LOA_PREFIX,
+    RESTRICTED_CLAIMS,
+    SCOPE_CLAIMS,
+    claims_by_name,
+    loa_number,
+    scope_claims,
+)
 from realname.agents import org_claim
 from realname.proofing import REAL_NAME_LOA
 
-LOA_PREFIX = "urn:cn:gov:idp:loa:"
-ACR_VALUES = [f"{LOA_PREFIX}{n}" for n in (2, 3, 4, 5)]
-
-SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
-    "openid": ("sub",),
-    "profile": ("name", "preferred_username", "updated_at"),
-    "phone": ("phone_number", "phone_number_verified"),
-    "realname": ("name", "real_name_verified", "loa"),
-    # The organisation the person acts for (legal representative, admin or agent).
-    "org": ("org",),
-    # The ID number itself: only for clients an administrator registered with this scope.
-    "idcard": ("id_type", "id_number"),
-    "offline_access": (),
-}
 SCOPES_SUPPORTED = list(SCOPE_CLAIMS)
 CLAIMS_SUPPORTED = sorted(
     {c for claims in SCOPE_CLAIMS.values() for c in claims}
     | {"iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp"}
 )
+
+
+__all__ = [
+    "ACR_VALUES",
+    "CLAIMS_SUPPORTED",
+    "LOA_PREFIX",
+    "RESTRICTED_CLAIMS",
+    "SCOPES_SUPPORTED",
+    "SCOPE_CLAIMS",
+    "claims_by_name",
+    "loa_number",
+    "scope_claims",
+]
 
 
 class ClaimsRequestError(ValueError):
@@ -90,29 +99,6 @@ def essential_acr(claims: dict[str, dict[str, Any]]) -> list[str]:
         return []
     values = spec.get("values") or ([spec["value"]] if "value" in spec else [])
     return [v for v in values if isinstance(v, str)]
-
-
-def loa_number(acr: str) -> int:
-    try:
-        return int(acr.removeprefix(LOA_PREFIX)) if acr.startswith(LOA_PREFIX) else 0
-    except ValueError:
-        return 0
-
-
-RESTRICTED_CLAIMS = frozenset(SCOPE_CLAIMS["idcard"])
-
-
-def scope_claims(scopes: Iterable[str]) -> set[str]:
-    """The claims the given scopes release."""
-    return {c for s in scopes for c in SCOPE_CLAIMS.get(s, ())}
-
-
-def claims_by_name(names: Iterable[str] | None, client_scopes: Iterable[str]) -> set[str]:
-    """Claims an RP may ask for by name in the `claims` parameter: only those that one of
-    its registered scopes covers, and never the restricted ones (the ID number comes only
-    through its own scope)."""
-    covered = scope_claims(client_scopes) - RESTRICTED_CLAIMS
-    return {name for name in names or () if name in covered}
 
 
 def released_claims(

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idp.db import Base, UTCDateTime, created_at, updated_at, uuid_pk
+from idp.authn.models import Consent
+from idp.db import Base, created_at, updated_at
+
+__all__ = ["Client", "Consent", "hash_secret"]
 
 
 def hash_secret(secret: str) -> str:
@@ -100,21 +102,3 @@ class Client(Base):
                 cached = hosts.pop() if len(hosts) == 1 else self.client_id
             self.__dict__["_sector"] = cached
         return cached
-
-
-class Consent(Base):
-    """What a person allowed a client to receive: scopes, and claims asked for by name.
-    Remembered until revoked; it covers exactly what the consent page listed."""
-
-    __tablename__ = "consents"
-    __table_args__ = (UniqueConstraint("person_id", "client_id"),)
-
-    id: Mapped[uuid_pk]
-    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
-    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # Claims allowed one by name (the `claims` request parameter) beyond those of `scopes`
-    claims: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
-    created_at: Mapped[created_at]
-    updated_at: Mapped[updated_at]
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -11,7 +11,17 @@ from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 
-from idp.web import account, authorize, errors, organizations, pages, recover, register
+from idp.web import (
+    account,
+    authorize,
+    errors,
+    organizations,
+    pages,
+    recover,
+    register,
+    step_up,
+    transactions,
+)
 from idp.web.i18n import display_mode, remember_choices, select_locale
 from idp.web.security import apply_cookies_and_headers, load_sso_session
 
@@ -27,6 +37,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(authorize.bp)
+    app.register_blueprint(transactions.bp)
+    app.register_blueprint(step_up.bp)
     app.register_blueprint(register.bp)
     app.register_blueprint(recover.bp)
     app.register_blueprint(organizations.bp)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -13,13 +14,13 @@ from werkzeug.wrappers import Response
 from idp import context
 from idp.db import db
 from idp.flows import login, logout
-from idp.web.authorize import continue_after_sign_in
 from idp.web.security import end_sso_cookie, safe_next, start_sso_cookie
-from realname import agreements
+from idp.web.transactions import account_sign_in, resume_by_id, start
 
 bp = Blueprint("web", __name__)
 
 MAX_IDENTIFIER = 128
+MAX_TXN_ID = 64
 # The account a failed sign-in typed (perhaps an ID number), to fill the form in again:
 # kept in Redis, since anyone holding the `idp_state` cookie can read what is in it; the
 # cookie carries only a random reference to it.
@@ -35,18 +36,22 @@ def home() -> Response:
 @bp.get("/login")
 def login_form() -> Response | str:
     next_url = safe_next(request.args.get("next"))
+    txn_id = _txn_id(request.args)
     _check_parts_answer()  # say "unavailable" now, not after the person typed a password
     if g.sso is not None and "switch" not in request.args:
         return redirect(next_url or url_for("account.overview"))
-    return render_template("login.html", next_url=next_url, username=_typed_account())
+    return render_template(
+        "login.html", next_url=next_url, txn_id=txn_id, username=_typed_account()
+    )
 
 
 @bp.post("/login")
-def login_submit() -> Response | tuple[str, int, dict[str, str]]:
+def login_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     identifier = request.form.get("username", "").strip()[:MAX_IDENTIFIER]
     password = request.form.get("password", "")
     next_url = safe_next(request.form.get("next"))
-    again = redirect(url_for("web.login_form", next=next_url), 303)
+    txn_id = _txn_id(request.form)
+    again = redirect(url_for("web.login_form", next=next_url, txn=txn_id), 303)
     if not identifier or not password:
         flash(_("Enter your account and password."), "error")
         _keep_typed_account(identifier)
@@ -66,7 +71,9 @@ def login_submit() -> Response | tuple[str, int, dict[str, str]]:
             minutes=minutes,
         )
         return (
-            render_template("login.html", next_url=next_url, username=identifier, blocked=message),
+            render_template(
+                "login.html", next_url=next_url, txn_id=txn_id, username=identifier, blocked=message
+            ),
             429,
             {"Retry-After": str(max(result.retry_after, 1))},
         )
@@ -80,13 +87,17 @@ def login_submit() -> Response | tuple[str, int, dict[str, str]]:
         logout.sign_out(g.sso, reason="replaced")
     start_sso_cookie(result.token)
     session.pop("csrf_token", None)  # a new CSRF secret for the signed-in session
+    # The sign-in hands back to the transaction that asked for it (by id); a sign-in no
+    # service asked for is the account centre's own, through the same checks.
+    if txn_id:
+        return resume_by_id(txn_id, result.session, posted=True)
     destination = next_url or url_for("account.overview")
-    straight_back = continue_after_sign_in(destination, result.session)
-    if straight_back is not None:
-        return straight_back
-    if agreements.pending_for(db.session, result.session.person_id):
-        return redirect(url_for("register.accept_agreement", next=destination), 303)
-    return redirect(destination, 303)
+    return start(account_sign_in(destination), result.session, posted=True)
+
+
+def _txn_id(values: Mapping[str, str]) -> str | None:
+    txn_id = values.get("txn", "")
+    return txn_id if 0 < len(txn_id) <= MAX_TXN_ID and txn_id.isprintable() else None
 
 
 def _keep_typed_account(identifier: str) -> None:

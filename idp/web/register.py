@@ -12,24 +12,19 @@ from werkzeug.wrappers import Response
 
 from idp import context
 from idp.accounts.models import Person
-from idp.audit import record_event
-from idp.audit.events import Event
 from idp.db import db
+from idp.flows import agreement as agreement_step
 from idp.flows import register
-from idp.flows.login import acr_for
 from idp.web.account import password_problem_text
-from idp.web.security import login_required, safe_next, start_sso_cookie
-from realname import agreements
+from idp.web.security import login_required, start_sso_cookie
+from idp.web.transactions import resume_by_id
 from realname.agreements import CURRENT, AgreementKind
 from realname.identifiers import RULE_MESSAGES
 from realname.proofing import (
     NOT_MATCHED,
-    REAL_PERSON_LOA,
     Attempts,
-    FaceOutcome,
     Outcome,
     prove_real_name,
-    prove_real_person,
 )
 
 bp = Blueprint("register", __name__)
@@ -129,7 +124,7 @@ def confirm(flow_id: str) -> Response | str:
     return redirect(url_for("register.realname_form"), 303)
 
 
-def _attempts() -> Attempts:
+def attempts() -> Attempts:
     settings = context.settings()
     return Attempts(
         store=context.store(),
@@ -162,7 +157,7 @@ def realname() -> Response | tuple[str, int]:
         id_type=request.form.get("id_type", "resident"),
         id_number=request.form.get("id_number", ""),
         channel=g.sso.channel,
-        attempts=_attempts(),
+        attempts=attempts(),
     )
     if result.outcome is Outcome.verified:
         try:
@@ -214,73 +209,21 @@ def realname() -> Response | tuple[str, int]:
 
 @bp.route("/agreement/accept", methods=["GET", "POST"])
 @login_required
-def accept_agreement() -> Response | str:
-    """A newer agreement than the one the person accepted: read it, accept, carry on."""
-    next_url = safe_next(request.values.get("next")) or url_for("account.overview")
-    pending = agreements.pending_for(db.session, g.sso.person_id)
-    if pending is None:
-        return redirect(next_url, 303)
-    if request.method == "POST" and request.form.get("decision") == "accept":
-        agreements.accept(db.session, g.sso.person_id, pending, g.sso.channel)
-        record_event(
-            db.session,
-            Event.agreement_accepted,
-            person_id=g.sso.person_id,
-            channel=g.sso.channel,
-            detail={"version": pending.version},
-        )
-        db.session.commit()
-        return redirect(next_url, 303)
+def accept_agreement() -> Response | str | tuple[str, int]:
+    """A newer agreement than the one the person accepted: read it, accept, carry on with
+    the sign-in (transaction) that asked for it, or to the account centre."""
+    txn_id = request.values.get("txn")
+    pending = agreement_step.pending(g.sso)
+    if pending is None or (request.method == "POST" and request.form.get("decision") == "accept"):
+        if pending is not None:
+            agreement_step.accept(g.sso, pending)
+        if txn_id:
+            return resume_by_id(txn_id, posted=True)
+        return redirect(url_for("account.overview"), 303)
     return render_template(
         "agreement.html",
         agreement=pending,
         zh=str(get_locale()) == "zh",
         accept=True,
-        next_url=next_url,
+        txn_id=txn_id,
     )
-
-
-@bp.get("/account/face")
-@login_required
-def face_form() -> str:
-    person = db.session.get(Person, g.sso.person_id)
-    return render_template("face.html", person=person, next_url=safe_next(request.args.get("next")))
-
-
-@bp.post("/account/face")
-@login_required
-def face() -> Response | tuple[str, int]:
-    """The mobile app posts a live image and its liveness token here (实人核验)."""
-    person = db.session.get(Person, g.sso.person_id)
-    assert person is not None
-    connectors = context.connectors()
-    outcome = prove_real_person(
-        db.session,
-        context.accounts(),
-        connectors.population,
-        connectors.face,
-        person,
-        image_b64=request.form.get("image", ""),
-        liveness_token=request.form.get("liveness_token", ""),
-        channel=g.sso.channel,
-        attempts=_attempts(),
-    )
-    db.session.commit()
-    if outcome is FaceOutcome.verified:
-        context.sessions().add_method(g.sso.id, "face", acr_for(person, REAL_PERSON_LOA))
-        flash(_("Face verification succeeded. Your assurance level is now 4."), "info")
-        return redirect(safe_next(request.form.get("next")) or url_for("account.overview"), 303)
-    messages = {
-        FaceOutcome.needs_real_name: _("Verify your real name first."),
-        FaceOutcome.not_live: _("The liveness check failed. Please try again in good light."),
-        FaceOutcome.mismatch: _("The face does not match the registry photo."),
-        FaceOutcome.unavailable: _(
-            "The face service is not answering right now. Nothing has "
-            "been changed; please try again later."
-        ),
-        FaceOutcome.too_many_attempts: _(
-            "Too many face checks today. Nothing was checked this time; please try again tomorrow."
-        ),
-    }
-    status = {FaceOutcome.unavailable: 503, FaceOutcome.too_many_attempts: 429}.get(outcome, 400)
-    return render_template("face.html", person=person, error=messages[outcome]), status

@@ -83,10 +83,10 @@ def main() -> None:
                 "username": Idp.USERNAME,
                 "password": Idp.PASSWORD,
                 "csrf_token": found.group(1),
-                "next": parse_qs(urlsplit(login).query)["next"][0],
+                "txn": parse_qs(urlsplit(login).query)["txn"][0],
             }
             back = browser.post("/login", data=form).headers["Location"]
-            if back.startswith("/authorize"):  # a page still to show
+            if back.startswith("/signin/"):  # a page still to show
                 back = browser.get(back).headers["Location"]
             code = parse_qs(urlsplit(back).query)["code"][0]
             data = {

@@ -181,12 +181,12 @@ async def sign_in(
         "username": spec["username"],
         "password": spec["password"],
         "csrf_token": found.group(1).decode(),
-        "next": _query(login_url).get("next", ""),
+        "txn": _query(login_url).get("txn", ""),
     }
     r = await conn.request(http.build("POST", "/login", form=form, cookies=cookies))
     cookies.update(r.cookies())
     requests = 3
-    if r.status == 303 and r.location.startswith("/authorize"):  # a step still to show
+    if r.status == 303 and r.location.startswith("/signin/"):  # a step still to show
         r = await conn.request(http.build("GET", r.location, cookies=cookies))
         requests += 1
     redirect = r.location

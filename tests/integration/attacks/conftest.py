@@ -176,14 +176,14 @@ class Browser:
                 target = urljoin(self.live.url + "/", location)
                 if urlsplit(target).path == "/login":
                     assert self.person is not None
-                    next_url = query_of(target).get("next", "")
+                    txn_id = query_of(target).get("txn", "")
                     response = self.post(
                         "/login",
                         {
                             "username": self.person["username"],
                             "password": self.person["password"],
                             "csrf_token": self.csrf(target),
-                            "next": next_url,
+                            "txn": txn_id,
                         },
                     )
                 else:

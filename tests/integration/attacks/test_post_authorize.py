@@ -51,7 +51,7 @@ def finish(browser: Browser, response: requests.Response) -> requests.Response:
                         "username": browser.person["username"],
                         "password": browser.person["password"],
                         "csrf_token": browser.csrf(target),
-                        "next": query_of(target).get("next", ""),
+                        "txn": query_of(target).get("txn", ""),
                     },
                 )
             else:
@@ -145,7 +145,7 @@ def test_the_consent_form_after_a_posted_request_still_needs_its_csrf_token(live
                     "username": browser.person["username"],
                     "password": browser.person["password"],
                     "csrf_token": browser.csrf(location),
-                    "next": query_of(location).get("next", ""),
+                    "txn": query_of(location).get("txn", ""),
                 },
             )
         else:

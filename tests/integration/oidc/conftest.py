@@ -103,7 +103,7 @@ class Browser:
         for _ in range(5):
             location = response.headers.get("Location", "")
             if response.status_code in (302, 303) and location.startswith("/login"):
-                next_url = query_of(location)["next"]
+                txn_id = query_of(location)["txn"]  # the sign-in form carries it back
                 token = csrf_token(self.client, location)
                 response = self.client.post(
                     "/login",
@@ -111,12 +111,15 @@ class Browser:
                         "username": self.person["username"],
                         "password": self.person["password"],
                         "csrf_token": token,
-                        "next": next_url,
+                        "txn": txn_id,
                     },
                 )
                 assert response.status_code == 303, response.status_code
                 if response.headers["Location"].startswith("/"):  # a page still to show
                     response = self.client.get(response.headers["Location"])
+                continue
+            if response.status_code in (302, 303) and location.startswith("/signin/"):
+                response = self.client.get(location)  # a page still to show, after a form
                 continue
             if response.status_code == 200 and b'name="act_for"' in response.data:
                 html = response.get_data(as_text=True)

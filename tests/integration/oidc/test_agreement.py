@@ -43,7 +43,7 @@ def test_sign_in_asks_for_the_new_version_once(app, client, person):
         data={
             "csrf_token": csrf_token(client, "/agreement/accept"),
             "decision": "accept",
-            "next": "/account",
+            "txn": query_of(response.headers["Location"])["txn"],  # the form's hidden field
         },
     )
     assert done.headers["Location"] == "/account"
@@ -61,16 +61,17 @@ def test_relying_party_sign_in_waits_for_the_acceptance(app, browser, rp, person
     )
     location = response.headers["Location"]
     assert location.startswith("/agreement/accept")
-    resume = query_of(location)["next"]
-    browser.client.post(
+    txn_id = query_of(location)["txn"]
+    done = browser.client.post(
         "/agreement/accept",
         data={
             "csrf_token": csrf_token(browser.client, location),
             "decision": "accept",
-            "next": resume,
+            "txn": txn_id,
         },
     )
-    consent = browser.client.get(resume)
+    assert done.headers["Location"] == f"/signin/{txn_id}"  # the consent page still to show
+    consent = browser.client.get(done.headers["Location"])
     assert consent.status_code == 200 and 'value="allow"' in consent.get_data(as_text=True)
 
 

@@ -106,8 +106,8 @@ def test_rp_asking_loa4_gets_a_face_step_up_then_the_code(app, register):
         acr_values="urn:cn:gov:idp:loa:4",
     )
     step_up = response.headers["Location"]
-    assert step_up.startswith("/account/face?next=")
-    resume = query_of(step_up)["next"]
+    assert step_up.startswith("/account/face?txn=")
+    txn_id = query_of(step_up)["txn"]
     image = synthetic.face_image(ME.photo_template_id)
     done = browser.client.post(
         "/account/face",
@@ -115,11 +115,11 @@ def test_rp_asking_loa4_gets_a_face_step_up_then_the_code(app, register):
             "csrf_token": csrf_token(browser.client, step_up),
             "image": image,
             "liveness_token": synthetic.liveness_token(image),
-            "next": resume,
+            "txn": txn_id,
         },
     )
-    assert done.headers["Location"] == resume
-    consent = browser.client.get(resume)
+    assert done.headers["Location"] == f"/signin/{txn_id}"  # the consent page still to show
+    consent = browser.client.get(done.headers["Location"])
     html = consent.get_data(as_text=True)
     action, token = form_of(html)
     code = query_of(

@@ -1,8 +1,9 @@
 """Where the browser goes after the sign-in form, when an RP's authorization request waits.
 
-When nothing is left to ask, POST /login answers with the code for the RP (one redirect
-fewer than going through /authorize/resume). When a page is left (consent), it sends the
-browser to the resume URL, so a reload never re-posts the password form.
+The sign-in form carries the authentication transaction's id (`txn`) back; nothing is
+read from a URL. When nothing is left to ask, POST /login answers with the code for the
+RP (one redirect fewer than going through /signin/<txn>). When a page is left (consent),
+it sends the browser to /signin/<txn>, so a reload never re-posts the password form.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from tests.integration.oidc.conftest import pkce, query_of, redeem
 
 
 def start(browser, rp, **extra: str) -> tuple[str, str]:
-    """GET /authorize in a browser with no session: (the resume URL, the PKCE verifier)."""
+    """GET /authorize in a browser with no session: (the transaction id, the PKCE verifier)."""
     verifier, challenge = pkce()
     query = {
         "response_type": "code",
@@ -27,25 +28,25 @@ def start(browser, rp, **extra: str) -> tuple[str, str]:
     }
     response = browser.client.get("/authorize", query_string=query)
     assert response.status_code == 303 and response.headers["Location"].startswith("/login")
-    return query_of(response.headers["Location"])["next"], verifier
+    return query_of(response.headers["Location"])["txn"], verifier
 
 
-def post_login(browser, next_url: str, password: str | None = None):
+def post_login(browser, txn_id: str, password: str | None = None):
     return browser.client.post(
         "/login",
         data={
             "username": browser.person["username"],
             "password": password or browser.person["password"],
             "csrf_token": csrf_token(browser.client, "/login"),
-            "next": next_url,
+            "txn": txn_id,
         },
     )
 
 
 def test_with_nothing_left_to_ask_the_sign_in_answers_with_the_code(app, browser, register):
     rp = register(first_party=True)
-    resume, verifier = start(browser, rp)
-    response = post_login(browser, resume)
+    txn_id, verifier = start(browser, rp)
+    response = post_login(browser, txn_id)
     assert response.status_code == 303
     location = response.headers["Location"]
     assert location.startswith(rp.redirect_uri + "?")
@@ -56,22 +57,23 @@ def test_with_nothing_left_to_ask_the_sign_in_answers_with_the_code(app, browser
     # the sign-in cookie came with the code: the next RP request needs no sign-in
     assert browser.client.get_cookie("idp_sid") is not None
     # the request was answered once: its resume URL has nothing more to give
-    again = browser.client.get(resume)
+    again = browser.client.get(f"/signin/{txn_id}")
     assert again.status_code == 400 and "Location" not in again.headers
 
 
 def test_a_wrong_password_still_goes_back_to_the_form(browser, register):
     rp = register(first_party=True)
-    resume, _ = start(browser, rp)
-    response = post_login(browser, resume, password="not-the-password-1")
+    txn_id, _ = start(browser, rp)
+    response = post_login(browser, txn_id, password="not-the-password-1")
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/login?")
-    assert query_of(response.headers["Location"])["next"] == resume
+    assert query_of(response.headers["Location"])["txn"] == txn_id
 
 
 def test_with_consent_to_give_the_browser_goes_to_the_resume_page(browser, rp):
-    resume, _ = start(browser, rp, prompt="login")
-    response = post_login(browser, resume)
+    txn_id, _ = start(browser, rp, prompt="login")
+    resume = f"/signin/{txn_id}"
+    response = post_login(browser, txn_id)
     assert response.status_code == 303 and response.headers["Location"] == resume
     page = browser.client.get(resume)
     assert page.status_code == 200 and 'value="allow"' in page.get_data(as_text=True)
