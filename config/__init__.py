@@ -33,11 +33,14 @@ def _setting(default: Any, env: str, doc: str, **meta: Any) -> Any:
     )
 
 
+# The order n of the SM2 curve (GB/T 32918.5): config/ sits below idp/ and cannot ask
+# idp.crypto.sm2 for it (tests/unit/test_config.py checks the two agree).
+SM2_ORDER = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123
+
+
 def _sm2_private_key() -> str:
     # Not token_hex: an SM2 scalar must lie in [1, n-2], which 2^-32 of random values miss.
-    from idp.crypto.sm2 import PrivateKey
-
-    return f"{PrivateKey.generate().d:064x}"
+    return f"{1 + secrets.randbelow(SM2_ORDER - 2):064x}"
 
 
 @dataclass(frozen=True)

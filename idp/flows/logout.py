@@ -8,7 +8,7 @@ sign-out (account centre, /logout, or an RP's end_session request)
     -> audit row person:session:ended
     -> after the commit, every RP that got tokens in the session and registered a
        backchannel_logout_uri is sent a Logout Token from a background worker
-       (idp/oidc/backchannel.py); the person does not wait for RPs
+       (the OpenID Connect back-channel logout); the person does not wait for RPs
 
 The protocols' part (grants, back-channel logout) is theirs: each registers a
 `SignOutListener` with the app (idp/authn/sign_out.py); this flow knows none of them.
