@@ -3,7 +3,8 @@ write a checkpoint now, and show the newest rows.
 
 `idp audit verify` exits 0 when every row is intact and matches every signed checkpoint,
 1 when the chain is broken (naming the first broken row) or a checkpoint line is bad, 2
-when it could not check (database unavailable, schema too old).
+when it could not check (database unavailable, schema too old). The reading and
+signing are admin.services.audit's; this parses options and prints.
 """
 
 from __future__ import annotations
@@ -12,21 +13,17 @@ import json
 import sys
 from datetime import UTC
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 
 import click
-from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from admin import services
 from admin.output import fail
-from idp.audit import AuditEvent, Checkpointer, verify_chain
+from admin.services.errors import AdminError
 from idp.audit.chain import AuditChainError
-from idp.audit.checkpoint import public_key_hex
-from idp.audit.checkpoint_log import CheckpointLine, read_checkpoints
-from idp.audit.checkpointer import CheckpointRefusedError
+from idp.audit.checkpoint_log import CheckpointLine
 from idp.audit.verify import DEFAULT_BATCH, VerifyResult
-from idp.db import db
 
 BROKEN = 1
 CANNOT_CHECK = 2
@@ -58,19 +55,13 @@ def audit_verify(as_json: bool, batch: int, sources: tuple[Path, ...]) -> None:
 
     Exit 0 when the trail is whole, 1 when it is broken (the first broken row is named) or
     a checkpoint line is not a good signed checkpoint, 2 when it could not be checked."""
-    checkpointer = _checkpointer()
-    # Read before the chain's head: every honest checkpoint is then at or below that head.
     try:
-        lines = read_checkpoints(sources or [checkpointer.store.directory], checkpointer.keys)
+        check = services.audit_trail().verify(sources, batch=batch)
     except OSError as exc:
         fail(f"cannot read the checkpoints: {exc}", as_json=as_json, code=CANNOT_CHECK)
-    good = [line.checkpoint for line in lines if line.good and line.checkpoint is not None]
-    bad = [line for line in lines if not line.good]
-    try:
-        with db.database.factory() as session:
-            result = verify_chain(session, batch=max(batch, 1), checkpoints=good)
     except SQLAlchemyError as exc:
         _cannot_check(exc, as_json)
+    result, lines, good, bad = check.result, check.lines, check.good, check.bad
     if as_json:
         broken = result.first_broken.as_json() if result.first_broken else None
         answer: dict[str, Any] = {
@@ -87,8 +78,8 @@ def audit_verify(as_json: bool, batch: int, sources: tuple[Path, ...]) -> None:
         click.echo(json.dumps(answer))
     else:
         _report(result)
-        _report_checkpoints(result, len(good), bad, sources or [checkpointer.store.directory])
-    if not result.ok or bad:
+        _report_checkpoints(result, len(good), bad, check.sources)
+    if not check.ok:
         sys.exit(BROKEN)
 
 
@@ -98,16 +89,16 @@ def audit_checkpoint(as_json: bool) -> None:
     """Sign the chain's head now and append the checkpoint to IDP_AUDIT_CHECKPOINT_DIR and
     the log. Refused (exit 1) when the chain does not continue from the last good
     checkpoint: a rewritten chain is never signed over."""
-    checkpointer = _checkpointer()
+    trail = services.audit_trail()
     try:
-        checkpoint = checkpointer.write()
-    except CheckpointRefusedError as exc:
-        fail(f"no checkpoint written: {exc}; run `idp audit verify`", as_json=as_json)
+        checkpoint = trail.checkpoint()
+    except AdminError as exc:
+        fail(f"{exc.message}; run `idp audit verify`", as_json=as_json)
     except (SQLAlchemyError, AuditChainError) as exc:
         _cannot_check(exc, as_json)
     except OSError as exc:
         fail(f"cannot write the checkpoint: {exc}", as_json=as_json, code=CANNOT_CHECK)
-    path = str(checkpointer.store.path)
+    path = str(trail.checkpoint_file)
     if as_json:
         written = checkpoint.as_json() if checkpoint else None
         click.echo(json.dumps({"ok": True, "checkpoint": written, "file": path}))
@@ -125,12 +116,11 @@ def audit_checkpoint(as_json: bool) -> None:
 def audit_checkpoint_key(as_json: bool) -> None:
     """The public key that verifies this instance's checkpoints: give it to a verifying
     machine as IDP_AUDIT_CHECKPOINT_PUBLIC_KEY (it needs no private key)."""
-    signer = _checkpointer().signer
-    public = public_key_hex(signer.public)
+    key_id, public = services.audit_trail().checkpoint_key()
     if as_json:
-        click.echo(json.dumps({"ok": True, "key_id": signer.key_id, "public_key": public}))
+        click.echo(json.dumps({"ok": True, "key_id": key_id, "public_key": public}))
     else:
-        click.echo(f"key id {signer.key_id}\npublic key {public}")
+        click.echo(f"key id {key_id}\npublic key {public}")
 
 
 @audit_group.command("tail")
@@ -139,13 +129,9 @@ def audit_checkpoint_key(as_json: bool) -> None:
 def audit_tail(count: int, as_json: bool) -> None:
     """The newest COUNT audit rows, oldest first."""
     try:
-        with db.database.factory() as session:
-            rows = session.execute(
-                select(AuditEvent.__table__).order_by(AuditEvent.seq.desc()).limit(count)
-            ).all()
+        events = services.audit_trail().newest(count)
     except SQLAlchemyError as exc:
         _cannot_check(exc, as_json)
-    events = [_event_json(row._mapping) for row in reversed(rows)]
     if as_json:
         click.echo(json.dumps({"ok": True, "events": events}, ensure_ascii=False))
         return
@@ -189,17 +175,6 @@ def _report_checkpoints(
         f"  {good} signed checkpoint{'' if good == 1 else 's'} match, the last at seq {last}"
         + (f"; rows after seq {last} are not yet checkpointed" if last != result.head_seq else "")
     )
-
-
-def _checkpointer() -> Checkpointer:
-    return cast(Checkpointer, current_app.extensions["idp.audit.checkpointer"])
-
-
-def _event_json(row: Any) -> dict[str, Any]:
-    event = {name: row[name] for name in ("id", *TAIL_COLUMNS, "person_id", "detail")}
-    event["occurred_at"] = row["occurred_at"].astimezone(UTC).isoformat()
-    event["row_hash"] = row["row_hash"]
-    return event
 
 
 def _cannot_check(exc: SQLAlchemyError | AuditChainError, as_json: bool) -> NoReturn:

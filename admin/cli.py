@@ -12,6 +12,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from config import ConfigError
 from idp.store.embedded import EmbeddedRedisError
 
+# who the audit trail says acted, for every change made through this command line
+ACTOR = "admin:cli"
+
 cli = FlaskGroup(
     name="idp",
     add_default_commands=False,

@@ -1,17 +1,17 @@
-"""`idp client create | list`: register relying parties from the command line."""
+"""`idp client create | list`: register relying parties from the command line. The
+rules are admin.services.clients'; this parses options and prints."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
-from flask import current_app
 
-from idp.audit import record_event
-from idp.audit.events import Event
-from idp.db import db
+from admin import services
+from admin.cli import ACTOR
+from admin.services.errors import AdminError
 from idp.oidc.claims import SCOPES_SUPPORTED
 from idp.oidc.clients import (
     ACCESS_TOKEN_ALGS,
@@ -19,9 +19,6 @@ from idp.oidc.clients import (
     GRANT_TYPES,
     ID_TOKEN_ALGS,
     SUBJECT_TYPES,
-    ClientMetadataError,
-    create_client,
-    list_clients,
 )
 from idp.oidc.models import Client
 
@@ -121,32 +118,16 @@ def client_create(
         jwks = json.loads(jwks_json) if jwks_json else None
     except ValueError:
         _refuse("jwks", "not valid JSON", as_json)
-    # Keys for the algorithms this client asks for exist before it can get a token (an
-    # installation without SM2SM3 or EdDSA clients publishes no such keys).
-    algs = (
-        "id_token_signed_response_alg",
-        "access_token_signed_alg",
-        "userinfo_signed_response_alg",
-    )
-    current_app.extensions["idp.keys"].ensure_keys({metadata[a] for a in algs if metadata[a]})
     try:
-        with db.transaction() as session:
-            new = create_client(
-                session,
-                grant_types=grant_types or ("authorization_code",),
-                scopes=scopes or ("openid",),
-                jwks=jwks,
-                **metadata,
-            )
-            record_event(
-                session,
-                Event.client_created,
-                actor="admin:cli",
-                channel="admin",
-                detail={"client_id": new.client.client_id},
-            )
-    except ClientMetadataError as exc:
-        _refuse(exc.field, str(exc), as_json)
+        new = services.clients().register(
+            actor=ACTOR,
+            grant_types=grant_types or ("authorization_code",),
+            scopes=scopes or ("openid",),
+            jwks=jwks,
+            **metadata,
+        )
+    except AdminError as exc:
+        _refuse(exc.field or "", exc.message, as_json)
     body = client_json(new.client, new.secret)
     if as_json:
         click.echo(json.dumps(body, ensure_ascii=False))
@@ -156,7 +137,7 @@ def client_create(
             click.echo(f"client_secret: {new.secret}   (shown once; store it now)")
 
 
-def _refuse(field: str, message: str, as_json: bool) -> None:
+def _refuse(field: str, message: str, as_json: bool) -> NoReturn:
     if as_json:
         click.echo(
             json.dumps(
@@ -176,7 +157,7 @@ def _refuse(field: str, message: str, as_json: bool) -> None:
 @client_group.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def client_list(as_json: bool) -> None:
-    clients = list_clients(db.session)
+    clients = services.clients().list_clients()
     if as_json:
         click.echo(json.dumps([client_json(c) for c in clients], ensure_ascii=False))
         return

@@ -1,4 +1,4 @@
-"""`idp` subcommands: db, serve, person, demo."""
+"""`idp` subcommands: db, serve, demo; and the registration of every other group."""
 
 from __future__ import annotations
 
@@ -8,31 +8,23 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from admin import services
 from admin.output import fail
+from admin.services.demo import DEMO, sms_outbox
+from admin.services.errors import AdminError
 from idp import context
-from idp.audit import record_event
-from idp.audit.events import Event
 from idp.db import db
 from idp.errors import StoreUnavailableError
-from idp.keys import DEFAULT_ALGS
-from idp.oidc.clients import signing_algs_in_use
 from idp.store import embedded as embedded_redis
 from migrations import runner
 
-READ_STDIN = "-"
-DEMO = {
-    "username": "demo",
-    "phone": "17000000001",
-    "password": "lotus-pond-2026",
-    "name": "演示用户",
-}
+DEMO_ACTOR = "admin:demo"
 
 
 # -- db ---------------------------------------------------------------------------------
@@ -55,11 +47,11 @@ def db_upgrade(revision: str) -> None:
             as_json=False,
         )
     # First start: RS256 + ES256 keys; after a restore, keys for what clients ask for too.
-    in_use: set[str] = set()
     if runner.current(db.engine) == runner.head():
         with db.database.factory() as session:
-            in_use = signing_algs_in_use(session)
-    current_app.extensions["idp.keys"].ensure_keys([*DEFAULT_ALGS, *sorted(in_use)])
+            services.keys().ensure_in_use(session)
+    else:
+        services.keys().ensure_in_use(None)
     click.echo(f"database at revision {runner.current(db.engine)}")
 
 
@@ -161,22 +153,10 @@ def demo_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def demo_seed(rp_url: str, as_json: bool) -> None:
     """Create the demo person if missing. Idempotent."""
-    accounts = context.accounts()
-    with db.transaction() as session:
-        person = accounts.find_by_login(session, DEMO["username"])
-        created = person is None
-        if person is None:
-            person = accounts.create_person(session, **DEMO)
-            record_event(
-                session,
-                Event.person_created,
-                person_id=person.id,
-                actor="admin:demo",
-                channel="admin",
-            )
-    demo_rp = _seed_demo_rp(rp_url.rstrip("/"))
+    seeded = services.demo().seed(actor=DEMO_ACTOR, rp_url=rp_url)
+    created = seeded.person_created
     summary = {
-        "demo_rp": demo_rp,
+        "demo_rp": seeded.demo_rp,
         "created": created,
         "username": DEMO["username"],
         "password": DEMO["password"],
@@ -196,66 +176,14 @@ def demo_seed(rp_url: str, as_json: bool) -> None:
 @click.argument("phone")
 def demo_sms(phone: str) -> None:
     """Show the text messages the demo SMS gateway "delivered" to PHONE (its outbox)."""
-    from connectors.errors import ConnectorError
-    from connectors.sms import SmsOutbox
-
-    gateway = context.connectors().sms
-    if not isinstance(gateway, SmsOutbox):
-        fail("this SMS gateway has no outbox (a real gateway delivers to phones)", as_json=False)
     try:
-        messages = gateway.outbox(phone.strip())
-    except ConnectorError as exc:
-        fail(f"the SMS gateway did not answer: {exc}", as_json=False)
+        messages = sms_outbox(context.connectors().sms, phone)
+    except AdminError as exc:
+        fail(exc.message, as_json=False)
     if not messages:
         click.echo("no messages")
     for message in messages:
         click.echo(f"{message.text}")
-
-
-DEMO_RP: dict[str, Any] = {
-    "client_id": "demo-rp",
-    "name": "演示应用（社保查询）",
-    "grant_types": ["authorization_code", "refresh_token"],
-    "scopes": ["openid", "profile", "phone", "realname", "org", "offline_access"],
-}
-
-
-def _seed_demo_rp(rp_url: str) -> str:
-    """Register the demo relying party and hand it its secret through the instance dir."""
-    from idp.oidc.clients import create_client
-    from idp.oidc.models import Client
-
-    settings = context.settings()
-    target = settings.instance_path / "demo_rp.json"
-    redirect = f"{rp_url}/callback"
-    with db.transaction() as session:
-        existing = session.get(Client, DEMO_RP["client_id"])
-        if (
-            existing is not None
-            and target.exists()
-            and json.loads(target.read_text()).get("issuer") == settings.issuer
-            and existing.redirect_uris == [redirect]
-            and existing.scopes == DEMO_RP["scopes"]
-        ):
-            return "present"
-        if existing is not None:  # secret lost, or the RP or provider moved: register again
-            session.delete(existing)
-            session.flush()
-        new = create_client(
-            session, redirect_uris=[redirect], post_logout_redirect_uris=[f"{rp_url}/"], **DEMO_RP
-        )
-    target.write_text(
-        json.dumps(
-            {
-                "issuer": settings.issuer,
-                "client_id": new.client.client_id,
-                "client_secret": new.secret,
-                "url": rp_url,
-            }
-        )
-    )
-    target.chmod(0o600)
-    return "created"
 
 
 def register(app: Flask) -> None:

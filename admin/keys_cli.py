@@ -1,27 +1,23 @@
-"""`idp keys`: list the signing keys and rotate one algorithm's key (audited)."""
+"""`idp keys`: list the signing keys and rotate one algorithm's key (audited). The rules
+are admin.services.keys'; this parses options and prints."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
 import click
-from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
+from admin import services
+from admin.cli import ACTOR
 from admin.output import fail
-from idp.audit import record_event
-from idp.audit.events import Event
-from idp.keys import SUPPORTED_ALGS, KeyRing, Rotation
-from idp.keys.models import SigningKey
+from admin.services.errors import AdminError
+from admin.services.keys import rotation_json
+from idp.keys import SUPPORTED_ALGS
 
 COLUMNS = ("kid", "alg", "state", "created_at", "activated_at", "retiring_at", "retired_at")
 DATES = frozenset(COLUMNS[3:])
-
-
-def _keyring() -> KeyRing:
-    return cast(KeyRing, current_app.extensions["idp.keys"])
 
 
 @click.group("keys", help="Signing keys: list them, rotate one algorithm's key, retire one.")
@@ -34,7 +30,7 @@ def keys_group() -> None:
 def keys_list(as_json: bool) -> None:
     """Every signing key, oldest first: next, active and retiring keys are published."""
     try:
-        keys = _keyring().list_keys()
+        keys = services.keys().list_keys()
     except SQLAlchemyError as exc:
         fail(f"database unavailable ({exc.__class__.__name__})", as_json=as_json)
     if as_json:
@@ -55,20 +51,14 @@ def keys_list(as_json: bool) -> None:
 def keys_rotate(alg: str, as_json: bool) -> None:
     """Make a new ALG key active. The old one keeps verifying (and stays in the JWKS)
     until every token it signed has expired."""
-    done: list[Rotation] = []
-
-    def audit(session: Session, rotation: Rotation) -> None:
-        detail = _rotation_json(rotation)
-        record_event(session, Event.key_rotated, actor="admin:cli", channel="admin", detail=detail)
-        done[:] = [rotation]  # the last attempt is the one that committed
-
     try:
-        _keyring().rotate(alg, audit=audit)
+        rotation = services.keys().rotate(alg, actor=ACTOR)
+    except AdminError as exc:
+        fail(exc.message, as_json=as_json)
     except SQLAlchemyError as exc:
         fail(f"database unavailable ({exc.__class__.__name__})", as_json=as_json)
-    rotation = done[0]
     if as_json:
-        click.echo(json.dumps({"ok": True, **_rotation_json(rotation)}))
+        click.echo(json.dumps({"ok": True, **rotation_json(rotation)}))
         return
     click.echo(f"{alg}: new active key {rotation.kid}")
     if rotation.previous:
@@ -85,33 +75,16 @@ def keys_rotate(alg: str, as_json: bool) -> None:
 def keys_retire(kid: str, as_json: bool) -> None:
     """Retire a key now (a next or retiring key, e.g. one thought compromised): tokens it
     signed stop verifying at once and it leaves the JWKS."""
-
-    def audit(session: Session, key: SigningKey) -> None:
-        detail = {"kid": key.kid, "alg": key.alg}
-        record_event(session, Event.key_retired, actor="admin:cli", channel="admin", detail=detail)
-
     try:
-        key = _keyring().retire(kid, audit=audit)
-    except KeyError:
-        fail(f"no signing key {kid}", as_json=as_json)
-    except ValueError as exc:
-        fail(str(exc), as_json=as_json)
+        key = services.keys().retire(kid, actor=ACTOR)
+    except AdminError as exc:
+        fail(exc.message, as_json=as_json)
     except SQLAlchemyError as exc:
         fail(f"database unavailable ({exc.__class__.__name__})", as_json=as_json)
     if as_json:
         click.echo(json.dumps({"ok": True, "kid": key.kid, "alg": key.alg, "state": key.state}))
         return
     click.echo(f"{key.alg}: {key.kid} retired; tokens it signed no longer verify")
-
-
-def _rotation_json(rotation: Rotation) -> dict[str, Any]:
-    return {
-        "alg": rotation.alg,
-        "kid": rotation.kid,
-        "previous": rotation.previous,
-        "next": rotation.next,
-        "retired": list(rotation.retired),
-    }
 
 
 def _cell(column: str, value: Any) -> str:

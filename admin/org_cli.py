@@ -1,4 +1,5 @@
-"""`idp org …`: counter registration of organisations (legal persons) and the list of them."""
+"""`idp org …`: counter registration of organisations (legal persons) and the list of them.
+The rules are admin.services.organizations'; this parses options and prints."""
 
 from __future__ import annotations
 
@@ -7,33 +8,18 @@ import sys
 from typing import Any
 
 import click
-from sqlalchemy import select
 
-from admin.person_cli import READ_STDIN, fail
-from idp import context
+from admin import services
+from admin.cli import ACTOR
+from admin.output import refuse
+from admin.person_cli import READ_STDIN
+from admin.services.errors import AdminError
 from idp.accounts.models import Person
 from idp.db import db
-from realname.identifiers import IdType, check, mask
-from realname.legal_persons import LegalPersonError, normalise_uscc, register_organization
-from realname.organizations import LEGAL_REPRESENTATIVE, Membership, Organization
-from realname.proofing import REAL_NAME_LOA, id_index
+from realname.organizations import Organization
 
-# Which option a refusal code is about; every other code is about --uscc.
-FIELDS = {
-    "name": "name",
-    "name_mismatch": "name",
-    "not_legal_representative": "legal_rep_id_number",
-    "account_not_active": "legal_rep_id_number",
-    "real_name_required": "legal_rep_id_number",
-}
-
-
-def _masked_id_number(person: Person) -> str | None:
-    if person.id_number_sealed is None or person.id_type is None:
-        return None
-    sealer = context.accounts().sealer
-    number = sealer.open(person.id_number_sealed, f"persons|id_number|{person.id}")
-    return mask(person.id_type, number)
+# what to do first when the legal representative has no real-named account yet
+CREATE_FIRST = "create it first (idp person create --name --id-number)"
 
 
 def org_json(organization: Organization, legal_rep: Person | None) -> dict[str, Any]:
@@ -48,7 +34,7 @@ def org_json(organization: Organization, legal_rep: Person | None) -> dict[str, 
         else {
             "person_id": legal_rep.id,
             "name": legal_rep.name,
-            "id_number": _masked_id_number(legal_rep),
+            "id_number": services.people().masked_id_number(legal_rep),
         },
         "created_at": organization.created_at.isoformat(),
         "verified_at": organization.verified_at.isoformat(),
@@ -80,58 +66,25 @@ def org_create(uscc: str, name: str, legal_rep_id_number: str, as_json: bool) ->
     if legal_rep_id_number == READ_STDIN:
         legal_rep_id_number = sys.stdin.readline().strip()
     try:
-        code = normalise_uscc(uscc)
-    except LegalPersonError as exc:
-        fail(f"invalid uscc: {exc.code}", as_json=as_json, field="uscc", rule=exc.code)
-    verdict = check(IdType.RESIDENT, legal_rep_id_number)
-    if not verdict.valid or verdict.normalised is None:
-        fail(
-            f"invalid legal representative ID number {verdict.masked}: {verdict.rule}",
-            as_json=as_json,
-            field="legal_rep_id_number",
-            rule=str(verdict.rule),
-        )
-    accounts = context.accounts()
-    session = db.session
-    index = id_index(accounts, IdType.RESIDENT, verdict.normalised)
-    legal_rep = session.scalar(select(Person).where(Person.id_number_index == index))
-    if legal_rep is None or legal_rep.loa < REAL_NAME_LOA:
-        fail(
-            f"no real-named account holds {verdict.masked}: create it first "
-            "(idp person create --name --id-number)",
-            as_json=as_json,
-            field="legal_rep_id_number",
-            rule="legal_representative_not_registered",
-        )
-    try:
-        organization = register_organization(
-            session,
-            accounts,
-            context.connectors().enterprise,
-            legal_rep,
-            code,
-            name,
-            allow_pending=False,
-            channel="counter",
-            actor="admin:cli",
-        )
-    except LegalPersonError as exc:
-        session.rollback()
-        fail(
-            f"registration refused: {exc.code}",
-            as_json=as_json,
-            code=2 if exc.code == "registry_unavailable" else 1,
-            field=FIELDS.get(exc.code, "uscc"),
-            rule=exc.code,
-        )
-    session.commit()
+        with db.transaction() as session:
+            registered = services.organizations().register_at_counter(
+                session,
+                actor=ACTOR,
+                uscc=uscc,
+                name=name,
+                legal_rep_id_number=legal_rep_id_number,
+            )
+    except AdminError as exc:
+        first = exc.rule == "legal_representative_not_registered"
+        refuse(exc, as_json=as_json, message=f"{exc.message}: {CREATE_FIRST}" if first else None)
+    organization, legal_rep = registered.organization, registered.legal_representative
     if as_json:
         body = {"ok": True, "organization": org_json(organization, legal_rep)}
         click.echo(json.dumps(body, ensure_ascii=False))
     else:
         click.echo(
             f"registered {organization.uscc} {organization.name} ({organization.id}); "
-            f"legal representative {legal_rep.name} {verdict.masked}"
+            f"legal representative {legal_rep.name} {registered.masked_id_number}"
         )
 
 
@@ -139,26 +92,18 @@ def org_create(uscc: str, name: str, legal_rep_id_number: str, as_json: bool) ->
 @click.option("--json", "as_json", is_flag=True)
 def org_list(as_json: bool) -> None:
     """Every registered organisation, oldest first, with its legal representative."""
-    session = db.session
-    organizations = session.scalars(select(Organization).order_by(Organization.created_at)).all()
-    reps = {
-        organization_id: person
-        for organization_id, person in session.execute(
-            select(Membership.organization_id, Person)
-            .join(Person, Person.id == Membership.person_id)
-            .where(Membership.role == LEGAL_REPRESENTATIVE)
-        ).all()
-    }
+    people = services.people()
+    listed = services.organizations().list_with_legal_representatives(db.session)
     if as_json:
-        listed = [org_json(o, reps.get(o.id)) for o in organizations]
-        click.echo(json.dumps({"ok": True, "organizations": listed}, ensure_ascii=False))
+        shown = [org_json(organization, rep) for organization, rep in listed]
+        click.echo(json.dumps({"ok": True, "organizations": shown}, ensure_ascii=False))
         return
-    if not organizations:
+    if not listed:
         click.echo("no organisations")
-    for organization in organizations:
-        rep = reps.get(organization.id)
+    for organization, rep in listed:
         state = "pending approval" if organization.pending_approval else organization.status
+        number = (people.masked_id_number(rep) if rep else None) or ""
         click.echo(
             f"{organization.uscc}  {organization.name}  {state}  "
-            f"{rep.name if rep else '-'} {(_masked_id_number(rep) if rep else None) or ''}".rstrip()
+            f"{rep.name if rep else '-'} {number}".rstrip()
         )

@@ -1,0 +1,90 @@
+"""Relying parties as administrators register them: metadata checked by
+idp.oidc.clients, signing keys for what the client asks for, an audit row.
+
+Registration is not one transaction in the caller's session, because the signing keys
+must exist before the client does (else it could be issued tokens nobody can sign) and
+the key ring writes them in a transaction of its own; on SQLite that transaction would
+wait forever behind a caller's open write. So the metadata is checked first in a
+transaction that is rolled back, then the keys are made, then the client is registered
+with its audit row in one transaction. A refused client leaves no client, no audit row
+and no new key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from admin.services.errors import ConflictError, InvalidInputError, check_actor
+from idp.audit import record_event
+from idp.audit.events import Event
+from idp.keys import KeyRing
+from idp.oidc.clients import ClientMetadataError, NewClient, create_client, list_clients
+from idp.oidc.models import Client
+
+REFUSED = "invalid_client_metadata"  # RFC 7591's error code: every refusal's rule
+
+
+class ClientAdmin:
+    def __init__(self, session_factory: Callable[[], Session], keyring: KeyRing) -> None:
+        self._factory = session_factory
+        self._keyring = keyring
+
+    def register(self, *, actor: str, **metadata: Any) -> NewClient:
+        """Register a client described by `create_client`'s keywords. The secret, if it
+        has one, is in the answer and nowhere else: only its hash is stored."""
+        check_actor(actor)
+        algs = self._check(metadata)
+        self._keyring.ensure_keys(algs)
+        try:
+            with self._factory() as session, session.begin():
+                new = create_client(session, **metadata)
+                record_event(
+                    session,
+                    Event.client_created,
+                    actor=actor,
+                    channel="admin",
+                    detail={"client_id": new.client.client_id},
+                )
+        except ClientMetadataError as exc:  # e.g. a resource server removed meanwhile
+            raise _invalid(exc) from exc
+        except IntegrityError as exc:  # the same client_id registered a moment ago
+            raise _taken(metadata.get("client_id")) from exc
+        return new
+
+    def list_clients(self) -> list[Client]:
+        """Every client, oldest first."""
+        with self._factory() as session:
+            return list_clients(session)
+
+    def _check(self, metadata: dict[str, Any]) -> set[str]:
+        """Everything `create_client` checks, written nowhere; the signing algorithms the
+        client will need keys for."""
+        with self._factory() as session:
+            try:
+                client = create_client(session, **metadata).client
+                algs = (
+                    client.id_token_signed_response_alg,
+                    client.access_token_signed_alg,
+                    client.userinfo_signed_response_alg,
+                )
+            except ClientMetadataError as exc:
+                raise _invalid(exc) from exc
+            except IntegrityError as exc:
+                raise _taken(metadata.get("client_id")) from exc
+            finally:
+                session.rollback()
+        return {alg for alg in algs if alg}
+
+
+def _invalid(exc: ClientMetadataError) -> InvalidInputError:
+    return InvalidInputError(str(exc), field=exc.field, rule=REFUSED)
+
+
+def _taken(client_id: object) -> ConflictError:
+    return ConflictError(
+        f"client_id: {client_id!r} is already registered", field="client_id", rule="exists"
+    )
