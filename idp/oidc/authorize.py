@@ -35,6 +35,7 @@ from idp import context
 from idp.audit import record_event
 from idp.audit.events import Event
 from idp.authn import Ready, Transactions
+from idp.authn.answers import Answer, SendTo, ShowError
 from idp.authn.policy import Refusal
 from idp.authn.release import loa_number
 from idp.authn.transaction import Kind, Requester, Transaction
@@ -51,20 +52,6 @@ from idp.oidc.runtime import oidc
 
 PROTOCOL = "oidc"
 _MAX_AGE = re.compile(r"[0-9]{1,9}")  # ASCII digits only: "²".isdigit() is True too
-
-
-@dataclass(frozen=True)
-class SendTo:
-    location: str
-
-
-@dataclass(frozen=True)
-class ShowError:
-    error: str
-    description: str
-
-
-Answer = SendTo | ShowError
 
 
 @dataclass

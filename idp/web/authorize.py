@@ -10,6 +10,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from idp.authn.answers import SendTo, ShowError
 from idp.oidc import authorize, end_session
 from idp.web.security import end_sso_cookie
 from idp.web.transactions import Page, answer, start
@@ -20,7 +21,7 @@ bp = Blueprint("authorize", __name__)
 @bp.get("/authorize")
 def receive() -> Page:
     received = authorize.receive(request.values)
-    if isinstance(received, authorize.SendTo | authorize.ShowError):
+    if isinstance(received, SendTo | ShowError):
         return answer(received)
     return start(received)
 

@@ -18,6 +18,7 @@ from idp import context
 from idp.accounts.models import Person
 from idp.accounts.sessions import SsoSession
 from idp.authn import Halted, Outcome, Ready, Refused, Transactions, advance
+from idp.authn.answers import Answer, SendTo, ShowError
 from idp.authn.policy import Refusal, Step
 from idp.authn.release import release_for
 from idp.authn.transaction import Kind, Requester, Transaction
@@ -33,24 +34,24 @@ Page = Response | tuple[str, int]
 
 @dataclass(frozen=True)
 class Protocol:
-    complete: Callable[[Ready], oidc_authorize.Answer]
-    refuse: Callable[[Transaction, Refusal, str], oidc_authorize.Answer]
+    complete: Callable[[Ready], Answer]
+    refuse: Callable[[Transaction, Refusal, str], Answer]
 
 
 # The account centre's own sign-in: the person asked for a page of ours, and goes there.
 ACCOUNT_CENTRE = Requester(id="account", name="account", first_party=True)
 
 
-def _account_complete(ready: Ready) -> oidc_authorize.Answer:
+def _account_complete(ready: Ready) -> Answer:
     txn = Transactions(context.store()).consume(ready.txn.id)
     if txn is None:
-        return oidc_authorize.ShowError("expired", "this sign-in has already been completed")
-    return oidc_authorize.SendTo(str(txn.reference["next"]))
+        return ShowError("expired", "this sign-in has already been completed")
+    return SendTo(str(txn.reference["next"]))
 
 
-def _account_refuse(txn: Transaction, refusal: Refusal, reason: str) -> oidc_authorize.Answer:
+def _account_refuse(txn: Transaction, refusal: Refusal, reason: str) -> Answer:
     Transactions(context.store()).consume(txn.id)
-    return oidc_authorize.ShowError(refusal.value, reason)
+    return ShowError(refusal.value, reason)
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -76,7 +77,7 @@ def start(txn: Transaction, sso: SsoSession | None = None, *, posted: bool = Fal
     return answer(advance(Transactions(context.store()), txn, sso, db.session), posted=posted)
 
 
-def answer(outcome: Outcome | oidc_authorize.Answer, *, posted: bool = False) -> Page:
+def answer(outcome: Outcome | Answer, *, posted: bool = False) -> Page:
     """The response for an outcome. After a POST (`posted`), a page to show is redirected
     to, so that Back and Refresh never resend the form."""
     if isinstance(outcome, Ready):
@@ -85,9 +86,9 @@ def answer(outcome: Outcome | oidc_authorize.Answer, *, posted: bool = False) ->
         outcome = PROTOCOLS[outcome.txn.protocol].refuse(
             outcome.txn, outcome.refusal, outcome.reason
         )
-    if isinstance(outcome, oidc_authorize.SendTo):
+    if isinstance(outcome, SendTo):
         return redirect(outcome.location, 303)
-    if isinstance(outcome, oidc_authorize.ShowError | Halted):
+    if isinstance(outcome, ShowError | Halted):
         return error_page(outcome.error, outcome.description)
     txn = outcome.txn
     if outcome.step is Step.sign_in:
