@@ -1,4 +1,5 @@
-"""Administration: the `idp` command line now; the admin console and API come later."""
+"""Administration: the rules of administrators' actions (admin/services) and the `idp`
+command line over them; the admin console and API come later, over the same services."""
 
 from __future__ import annotations
 

@@ -14,6 +14,9 @@ from idp.store.embedded import EmbeddedRedisError
 
 # who the audit trail says acted, for every change made through this command line
 ACTOR = "admin:cli"
+# an option or argument given as this is read from standard input instead: personal
+# numbers and passwords stay out of shell history and the process list
+READ_STDIN = "-"
 
 cli = FlaskGroup(
     name="idp",

@@ -7,9 +7,9 @@ import sys
 
 import click
 
+from admin.cli import READ_STDIN
 from realname.identifiers import RULE_MESSAGES, IdType, check
 
-READ_STDIN = "-"
 NAMES = {
     IdType.RESIDENT: "resident ID number",
     IdType.USCC: "unified social credit code",

@@ -10,9 +10,8 @@ from typing import Any
 import click
 
 from admin import services
-from admin.cli import ACTOR
+from admin.cli import ACTOR, READ_STDIN
 from admin.output import refuse
-from admin.person_cli import READ_STDIN
 from admin.services.errors import AdminError
 from idp.accounts.models import Person
 from idp.db import db

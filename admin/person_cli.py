@@ -10,14 +10,12 @@ from typing import Any
 import click
 
 from admin import services
-from admin.cli import ACTOR
+from admin.cli import ACTOR, READ_STDIN
 from admin.output import fail, refuse
 from admin.services.errors import AdminError
 from idp import context
 from idp.accounts.models import Person
 from idp.db import db
-
-READ_STDIN = "-"
 
 
 def person_json(person: Person) -> dict[str, Any]:
