@@ -1,7 +1,9 @@
 """Settings: every knob the provider has, read in one place from `IDP_*` variables and TOML.
 
 Precedence: environment variable > TOML file (`IDP_CONFIG_FILE`) > default. Secrets that
-are not configured are generated once into the instance directory (never into the repo).
+are not configured are generated once into the instance directory (never into the repo),
+but only for a loopback issuer (`make run`, tests): any other issuer may be served by
+several nodes, which must share their secrets, so there they must all be configured.
 A bad or missing setting raises `ConfigError` naming it; callers turn that into a
 start-up message, never a traceback.
 """
@@ -12,14 +14,15 @@ import ipaddress
 import os
 import secrets
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+from config.instance_secrets import generator, read_or_generate, refusal, unshared
+
+__all__ = ["ConfigError", "Settings", "fresh_secrets", "load_settings"]
 
 
 class ConfigError(Exception):
@@ -27,7 +30,8 @@ class ConfigError(Exception):
 
 
 def _setting(default: Any, env: str, doc: str, **meta: Any) -> Any:
-    # Secrets stay out of repr() so that logging a Settings object never leaks one.
+    # Secrets stay out of repr() so that logging a Settings object never leaks one. A
+    # `shared` secret must be the same on every node (True, or a test of the other values).
     return field(
         default=default, repr=not meta.get("secret"), metadata={"env": env, "doc": doc, **meta}
     )
@@ -52,13 +56,18 @@ class Settings:
     database_url: str = _setting("", "IDP_DATABASE_URL", "SQLAlchemy URL; default SQLite")
     redis_url: str = _setting("embedded", "IDP_REDIS_URL", "redis://, unix:// or embedded")
     secret_key: str = _setting(
-        "", "IDP_SECRET_KEY", "signs cookies; generated if absent", secret=True
+        "", "IDP_SECRET_KEY", "signs cookies; generated if absent", secret=True, shared=True
     )
     pii_seal_key: str = _setting(
-        "", "IDP_PII_SEAL_KEY", "SM4 key, 32 hex chars", secret=True, hex_bytes=16
+        "", "IDP_PII_SEAL_KEY", "SM4 key, 32 hex chars", secret=True, hex_bytes=16, shared=True
     )
     pii_index_key: str = _setting(
-        "", "IDP_PII_INDEX_KEY", "HMAC-SM3 key, 64 hex chars", secret=True, hex_bytes=32
+        "",
+        "IDP_PII_INDEX_KEY",
+        "HMAC-SM3 key, 64 hex chars",
+        secret=True,
+        hex_bytes=32,
+        shared=True,
     )
     key_encryption_key: str = _setting(
         "",
@@ -66,9 +75,10 @@ class Settings:
         "SM4 key sealing signing keys at rest, 32 hex chars",
         secret=True,
         hex_bytes=16,
+        shared=True,
     )
     subject_salt: str = _setting(
-        "", "IDP_SUBJECT_SALT", "salt of pairwise subject identifiers", secret=True
+        "", "IDP_SUBJECT_SALT", "salt of pairwise subject identifiers", secret=True, shared=True
     )
     access_token_ttl: int = _setting(
         600, "IDP_ACCESS_TOKEN_TTL", "seconds an access token lives", minimum=60, maximum=86400
@@ -145,6 +155,7 @@ class Settings:
         "HMAC-SM3 key shared with the registries, 64 hex chars",
         secret=True,
         hex_bytes=32,
+        shared=lambda values: values.get("connectors_vendor") == "govjson",
     )
     connectors_timeout: int = _setting(
         3, "IDP_CONNECTORS_TIMEOUT", "seconds to wait for a registry", minimum=1, maximum=30
@@ -170,6 +181,7 @@ class Settings:
         secret=True,
         hex_bytes=32,
         generate=_sm2_private_key,
+        shared=True,
     )
     audit_checkpoint_public_key: str = _setting(
         "",
@@ -291,19 +303,10 @@ def _check_redis_url(value: str) -> None:
         )
 
 
-def _instance_secret(instance: Path, name: str, make: Callable[[], str]) -> str:
-    """Read a generated secret from the instance dir, creating it (mode 0600) the first time."""
-    path = instance / "secrets" / name
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    value = make()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, value.encode())
-    finally:
-        os.close(fd)
-    return value
+def fresh_secrets() -> dict[str, str]:
+    """A new value for every secret setting, made as a local run generates them: for a
+    deployment's secrets manager, or a test that runs a non-loopback issuer."""
+    return {f.name: generator(f)() for f in fields(Settings) if f.metadata.get("secret")}
 
 
 def load_settings(
@@ -341,18 +344,21 @@ def load_settings(
     values["instance_dir"] = str(instance)
     values.setdefault("database_url", f"sqlite:///{instance / 'idp.db'}")
     values.setdefault("audit_checkpoint_dir", str(instance / "audit-checkpoints"))
+    values.setdefault("issuer", Settings.issuer)
+    _check_issuer(values["issuer"])
+    # Outside loopback several nodes may serve the issuer: none may make up its own secrets.
+    loopback = _is_loopback(urlsplit(values["issuer"]).hostname or "")
+    if not loopback and (missing := unshared(fields(Settings), values)):
+        raise ConfigError(refusal(missing, values["issuer"], instance))
     for f in fields(Settings):
         nbytes = f.metadata.get("hex_bytes")
         if f.metadata.get("secret") and not values.get(f.name):
-            size = nbytes or 32
-            make = f.metadata.get("generate") or partial(secrets.token_hex, size)
-            values[f.name] = _instance_secret(instance, f.name, make)
+            values[f.name] = read_or_generate(instance, f.name, generator(f))
             source[f.name] = "generated"
         if nbytes and f.name in values:
             _check_hex(f.metadata["env"], values[f.name], nbytes)
 
     settings = Settings(**values, source=source)
-    _check_issuer(settings.issuer)
     _check_database_url(settings.database_url)
     _check_redis_url(settings.redis_url)
     if settings.connectors_vendor == "govjson":

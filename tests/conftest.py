@@ -72,15 +72,18 @@ def make_app(
 ) -> Iterator[Callable[..., Flask]]:
     """Build a migrated app on this test's backend; overrides go to load_settings."""
     from app import create_app
+    from config import fresh_secrets
     from idp.db import Database
     from idp.store import embedded
     from migrations import runner
 
     base = _environment(backend, request, short_tmp)
     built: list[Flask] = []
+    node_secrets = fresh_secrets()  # a non-loopback issuer generates none: configured here
 
     def build(**overrides: Any) -> Flask:
-        app = create_app({**base, **FAST_HASHING, **overrides})
+        shared = node_secrets if str(overrides.get("issuer", "")).startswith("https:") else {}
+        app = create_app({**base, **shared, **FAST_HASHING, **overrides})
         app.config["TESTING"] = True
         database: Database = app.extensions["idp.db"]
         runner.upgrade(database.engine)

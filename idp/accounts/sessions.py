@@ -3,19 +3,63 @@
 The cookie carries a random token; Redis keys the record by the token's SHA-256, so a
 copy of Redis holds no usable cookie. That hash is the session's public id, shown in the
 account centre and used to end it. Each record carries person, channel, auth_time, amr, acr.
+
+Every change to a live session (its idle timer, a step-up) is one Lua script that reads,
+checks and writes the record inside Redis: a session that another worker ended a moment
+before is never written back, so "sign out everywhere" cannot be undone by a request that
+was still in flight, and two changes at once cannot undo each other.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from idp.store import ArtifactStore
+from idp.store import ArtifactStore, key
 
 KIND = "session"
 INDEX = "person-sessions"
+
+# The expiry checks every change starts with (KEYS[1] the session; ARGV 1-3: now, idle
+# timeout, absolute timeout). An expired session is deleted on the spot and returned as
+# {0, record}; a live one is changed by the script's own lines, stored with its new TTL
+# and returned as {1, record}; a missing one stays missing (false).
+_CHANGE = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return false end
+local s = cjson.decode(raw)
+local now, idle, absolute = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if now - s.last_seen > idle or now - s.created_at > absolute then
+  redis.call('DEL', KEYS[1])
+  return {0, raw}
+end
+s.last_seen = now
+%s
+raw = cjson.encode(s)
+redis.call('SET', KEYS[1], raw, 'EX', math.max(math.min(idle, s.created_at + absolute - now), 1))
+return {1, raw}
+"""
+# resolve: the idle timer alone
+_TOUCH = _CHANGE % ""
+# add_method (ARGV 4-5: the method's amr, the level reached): the amr is added, `mfa` once
+# two independent methods are in, and the acr is raised, never lowered. An acr's level
+# is the number it ends with (urn:cn:gov:idp:loa:4 -> 4).
+_RAISE = (
+    _CHANGE
+    % """
+local seen, factors = {}, 0
+for _, m in ipairs(s.amr) do seen[m] = true end
+if not seen[ARGV[4]] then s.amr[#s.amr + 1] = ARGV[4]; seen[ARGV[4]] = true end
+for m in pairs(seen) do if m ~= 'mfa' then factors = factors + 1 end end
+if factors >= 2 and not seen['mfa'] then s.amr[#s.amr + 1] = 'mfa' end
+local function level(acr) return tonumber(string.match(acr, '(%d+)$')) or 0 end
+if level(ARGV[5]) > level(s.acr) then s.acr = ARGV[5] end
+"""
+)
 
 
 @dataclass
@@ -70,55 +114,57 @@ class SessionStore:
             ip=ip,
             user_agent=(user_agent or "")[:200] or None,
         )
-        self.store.upsert(KIND, sso.id, asdict(sso), self._ttl(sso, now))
+        # Indexed first: a session that exists is always one "sign out everywhere" can find.
         self.store.index_add(INDEX, person_id, sso.id, self.absolute)
+        self.store.upsert(KIND, sso.id, asdict(sso), self._ttl(sso, now))
         return token, sso
 
     def resolve(self, token: str) -> SsoSession | None:
-        """The live session for a cookie token; refreshes its idle timer."""
-        data = self.store.find(KIND, session_id_for(token))
-        if data is None:
-            return None
-        sso = SsoSession(**data)
-        now = int(time.time())
-        if now - sso.last_seen > self.idle or now - sso.created_at > self.absolute:
-            self.end(sso.id)
-            return None
-        sso.last_seen = now
-        self.store.upsert(KIND, sso.id, asdict(sso), self._ttl(sso, now))
-        return sso
+        """The live session for a cookie token; refreshes its idle timer. An idle or too
+        old session ends in the same step and gives None."""
+        return self._change(_TOUCH, session_id_for(token))
 
     def add_method(self, session_id: str, method: str, acr: str) -> SsoSession | None:
         """A further authentication in this session (step-up): record the method (RFC 8176
-        amr; `mfa` once two are used) and the level now reached."""
-        sso = self.get(session_id)
-        if sso is None:
-            return None
-        if method not in sso.amr:
-            sso.amr = [*sso.amr, method]
-        if len(set(sso.amr) - {"mfa"}) >= 2 and "mfa" not in sso.amr:
-            sso.amr.append("mfa")
-        sso.acr = acr
+        amr; `mfa` once two are used) and raise the level to `acr` unless it is higher
+        already, in one step. None if the session has ended: it is never brought back."""
+        return self._change(_RAISE, session_id, method, acr)
+
+    def _change(self, script: str, session_id: str, *args: str) -> SsoSession | None:
         now = int(time.time())
-        self.store.upsert(KIND, sso.id, asdict(sso), self._ttl(sso, now))
+        found = self.store.run(
+            script, [key(KIND, session_id)], [now, self.idle, self.absolute, *args]
+        )
+        if not found:
+            return None
+        sso = _session(json.loads(found[1]))
+        if int(found[0]) == 0:  # expired, and deleted by the script
+            self.store.index_remove(INDEX, sso.person_id, sso.id)
+            return None
         return sso
 
     def get(self, session_id: str) -> SsoSession | None:
         data = self.store.find(KIND, session_id)
-        return SsoSession(**data) if data else None
+        return _session(data) if data else None
 
     def list_for_person(self, person_id: str) -> list[SsoSession]:
         ids = self.store.index_members(INDEX, person_id)
         found = self.store.find_many(KIND, ids)
         gone = [i for i, d in zip(ids, found, strict=True) if d is None]
         self.store.index_remove(INDEX, person_id, *gone)
-        live = [SsoSession(**d) for d in found if d is not None]
+        live = [_session(d) for d in found if d is not None]
         return sorted(live, key=lambda s: s.last_seen, reverse=True)
 
     def end(self, session_id: str) -> SsoSession | None:
         data = self.store.consume(KIND, session_id)
         if data is None:
             return None
-        sso = SsoSession(**data)
+        sso = _session(data)
         self.store.index_remove(INDEX, sso.person_id, sso.id)
         return sso
+
+
+def _session(data: dict[str, Any]) -> SsoSession:
+    # Lua's cjson writes an empty list as {}: each field gets its type back.
+    amr, extra = list(data.pop("amr") or []), dict(data.pop("extra", None) or {})
+    return SsoSession(amr=amr, extra=extra, **data)

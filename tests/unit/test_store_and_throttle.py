@@ -18,7 +18,7 @@ def store(short_tmp) -> ArtifactStore:
 
 def test_every_artifact_has_a_ttl(store):
     store.upsert("code", "abc", {"v": 1}, ttl=30)
-    assert 0 < store.client.ttl("idp:code:abc") <= 30
+    assert 0 < store.client.ttl("idp:code:{abc}") <= 30
     with pytest.raises(ValueError, match="TTL"):
         store.upsert("code", "forever", {"v": 1}, ttl=0)
     store.incr("count", "x", ttl=50)
@@ -36,7 +36,7 @@ def test_consume_is_single_use(store):
 
 def test_counter_window_starts_at_the_first_event(store):
     assert [store.incr("c", "k", ttl=100) for _ in range(3)] == [1, 2, 3]
-    store.client.expire("idp:c:k", 5)
+    store.client.expire("idp:c:{k}", 5)
     store.incr("c", "k", ttl=100)
     assert store.ttl("c", "k") <= 5  # later events do not extend the window
 
@@ -48,11 +48,11 @@ def test_guess_compares_and_counts_in_one_step(store):
         None,
     )
     assert store.guess("otp", "f", "code", "wrong", 3) == (None, 1)
-    assert 0 < store.client.pttl("idp:otp-tries:f") <= 30_000  # dies with its artifact
+    assert 0 < store.client.pttl("idp:otp-tries:{f}") <= 30_000  # dies with its artifact
     assert store.guess("otp", "f", "code", "", 3) == (None, 2)  # "" spends a try, no match
     assert store.find("otp", "f") is not None
     assert store.guess("otp", "f", "code", "wrong", 3) == (None, 3)  # the limit: destroyed
-    assert store.find("otp", "f") is None and not store.client.exists("idp:otp-tries:f")
+    assert store.find("otp", "f") is None and not store.client.exists("idp:otp-tries:{f}")
     assert store.guess("otp", "f", "code", "d1", 3) == (None, None)  # too late, even right
 
 
