@@ -54,7 +54,9 @@ class Settings:
     issuer: str = _setting("http://127.0.0.1:8000", "IDP_ISSUER", "public base URL")
     instance_dir: str = _setting("instance", "IDP_INSTANCE_DIR", "embedded data and secrets")
     database_url: str = _setting("", "IDP_DATABASE_URL", "SQLAlchemy URL; default SQLite")
-    redis_url: str = _setting("embedded", "IDP_REDIS_URL", "redis://, unix:// or embedded")
+    redis_url: str = _setting(
+        "embedded", "IDP_REDIS_URL", "redis://, unix://, redis+cluster:// or embedded"
+    )
     secret_key: str = _setting(
         "", "IDP_SECRET_KEY", "signs cookies; generated if absent", secret=True, shared=True
     )
@@ -297,9 +299,10 @@ def _check_database_url(value: str) -> None:
 def _check_redis_url(value: str) -> None:
     if value == "embedded":
         return
-    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster"):
         raise ConfigError(
-            f"IDP_REDIS_URL: expected redis://, rediss://, unix:// or 'embedded', got {value!r}"
+            "IDP_REDIS_URL: expected redis://, rediss://, unix://, redis+cluster:// (a Redis "
+            f"Cluster node), rediss+cluster:// or 'embedded', got {value!r}"
         )
 
 

@@ -9,7 +9,8 @@ Keys are `idp:<kind>:{<id>}`, or `idp:<kind>:{<group>}:<id>` for an artifact tha
 to a group (a refresh token to its grant). The braces are a Redis Cluster hash tag: every
 key of one id or one group lives in one slot, so an operation on several keys (a script,
 MGET) names keys of one tag only and runs alike on one Redis and on a cluster. Scripts
-are given every key they touch; none builds a key inside Redis.
+are given every key they touch; none builds a key inside Redis. A `redis+cluster://`
+(or `rediss+cluster://`) URL connects redis-py's cluster client instead of a plain one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import redis
+from redis.cluster import RedisCluster
 from redis.commands.core import Script
 
 from idp.errors import StoreUnavailableError
@@ -118,6 +120,11 @@ def _load(raw: bytes | str | None) -> dict[str, Any] | None:
     return json.loads(raw) if raw is not None else None
 
 
+def _one_tag(refs: tuple[tuple[str, str] | Ref, ...]) -> bool:
+    tags = {Ref(*r).tag for r in refs}
+    return len(tags) == 1 and "" not in tags
+
+
 def _positive(ttl: int) -> None:
     if ttl <= 0:
         raise ValueError("every artifact needs a positive TTL")
@@ -126,19 +133,26 @@ def _positive(ttl: int) -> None:
 class ArtifactStore:
     """Connects on first use, so building an app (e.g. for a CLI command) starts nothing."""
 
-    def __init__(self, connect: Callable[[], redis.Redis]) -> None:
+    def __init__(self, connect: Callable[[], redis.Redis | RedisCluster]) -> None:
         self._connect = connect
-        self._client: redis.Redis | None = None
+        self._client: redis.Redis | RedisCluster | None = None
+        self._cluster = False
         self._lock = threading.Lock()
         self._scripts: dict[str, Script] = {}
 
     @property
-    def client(self) -> redis.Redis:
+    def client(self) -> Any:  # redis.Redis | RedisCluster, whose commands are alike
         if self._client is None:
             with self._lock, _redis_errors():
                 if self._client is None:
-                    self._client = self._connect()
+                    client = self._connect()
+                    self._cluster = isinstance(client, RedisCluster)
+                    self._client = client
         return self._client
+
+    @property
+    def cluster(self) -> bool:
+        return self.client is not None and self._cluster
 
     def run(self, source: str, keys: list[str], args: list[Any]) -> Any:
         """Run a Lua script atomically (EVALSHA, loading it on first use). `keys` must be
@@ -177,19 +191,18 @@ class ArtifactStore:
         return self.find_each(*(Ref(kind, i) for i in idents))
 
     def find_each(self, *refs: tuple[str, str] | Ref) -> list[dict[str, Any] | None]:
-        """Artifacts of any kinds, in one round trip: one MGET when they share a hash tag
-        (a snapshot), else a pipeline of GETs, which a cluster client splits by node."""
-        named = [r if isinstance(r, Ref) else Ref(*r) for r in refs]
-        if not named:
+        """Artifacts of any kinds, in one round trip: one MGET (a snapshot) on one Redis or
+        when they share a hash tag; on a cluster, a pipeline of GETs split by node."""
+        if not refs:
             return []
+        client, keys = self.client, [key(*r) for r in refs]
         with _redis_errors():
-            tags = {r.tag for r in named}
-            if len(tags) == 1 and "" not in tags:
-                raws = self.client.mget([r.key for r in named])
+            if not self._cluster or _one_tag(refs):
+                raws = client.mget(keys)
             else:
-                with self.client.pipeline(transaction=False) as pipe:
-                    for r in named:
-                        pipe.get(r.key)
+                with client.pipeline(transaction=False) as pipe:
+                    for k in keys:
+                        pipe.get(k)
                     raws = pipe.execute()
         return [_load(r) for r in raws]
 
@@ -279,10 +292,11 @@ class ArtifactStore:
             return bool(self.client.ping())
 
 
-def redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(
-        url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
-    )
+def redis_client(url: str) -> redis.Redis | RedisCluster:
+    timeouts: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    if url.startswith(("redis+cluster://", "rediss+cluster://")):
+        return RedisCluster.from_url(url.replace("+cluster", "", 1), **timeouts)
+    return redis.Redis.from_url(url, health_check_interval=30, **timeouts)
 
 
 def connect(url: str) -> ArtifactStore:

@@ -175,3 +175,9 @@ def test_loopback_issuers_keep_generating_secrets(tmp_path, issuer):
     settings = load_settings({"instance_dir": str(tmp_path)}, environ={"IDP_ISSUER": issuer})
     assert settings.source["key_encryption_key"] == "generated"
     assert (tmp_path / "secrets" / "subject_salt").exists()
+
+
+def test_a_redis_cluster_is_named_by_its_url(tmp_path):
+    url = "redis+cluster://redis-1.internal:6379"
+    settings = load_settings({"instance_dir": str(tmp_path)}, environ={"IDP_REDIS_URL": url})
+    assert settings.redis_url == url and not settings.embedded_redis

@@ -3,7 +3,8 @@ names keys of one hash slot, no script reaches a key it was not given, and every
 has a TTL.
 
 The app talks to a real Redis 7 started in cluster mode (one node holding all 16384
-slots), which refuses a command or a declared script whose keys span slots. Every
+slots) through redis-py's cluster client (`redis+cluster://`); both refuse a command or
+a declared script whose keys span slots. Every
 command is also recorded on its way out and checked here with redis-py's own slot
 function, and every script is sent with a `#!lua` line, which makes Redis 7 refuse a
 script that reaches an undeclared key of another slot too (scripts without it keep
@@ -61,7 +62,7 @@ class ClusterNode:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis+cluster://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         self.client.close()
@@ -144,6 +145,7 @@ def app(make_app: Callable[..., Any], cluster: ClusterNode) -> Any:
 def test_sign_in_tokens_throttling_and_sms_codes_run_on_a_cluster(
     app, browser, rp, commands, cluster
 ):
+    assert app.extensions["idp.store"].cluster  # redis-py's cluster client
     client = app.test_client()
     # throttling: an account blocked after three failures
     for _ in range(3):
