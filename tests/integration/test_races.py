@@ -10,6 +10,7 @@ that is lost, a replayed code or a revoked grant that still yields tokens.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,23 @@ def test_a_step_up_never_lowers_the_level(store):
     assert raised is not None and raised.acr == f"{LOA}4"
     assert raised.amr == ["pwd", "face", "mfa", "sms"]
     assert sessions(store).get(now["sid"]) == raised
+
+
+def test_a_session_comes_back_from_its_script_as_it_went_in(store):
+    """The scripts rewrite the record with Lua's JSON: nothing else may change."""
+    token, sso = sessions(store).create(
+        person_id="p-2",
+        channel="app",
+        amr=["pwd"],
+        acr=f"{LOA}3",
+        ip="2001:db8::7",
+        user_agent='Mozilla/5.0 (政务浏览器; \x01) "quoted" \\ /path',
+    )
+    resolved = sessions(store).resolve(token)
+    assert resolved is not None and resolved.last_seen >= sso.last_seen
+    assert replace(resolved, last_seen=sso.last_seen) == sso
+    assert sessions(store).get(sso.id) == resolved
+    assert sessions(store).list_for_person("p-2") == [resolved]
 
 
 def test_an_expired_session_ends_in_the_step_that_finds_it(store):

@@ -6,7 +6,7 @@ import pytest
 
 from idp.accounts.throttle import LoginThrottle, account_key
 from idp.errors import StoreUnavailableError, TooManyAttemptsError
-from idp.store import ArtifactStore, connect, embedded
+from idp.store import ArtifactStore, Ref, connect, embedded, key
 
 
 @pytest.fixture
@@ -23,8 +23,35 @@ def test_every_artifact_has_a_ttl(store):
         store.upsert("code", "forever", {"v": 1}, ttl=0)
     store.incr("count", "x", ttl=50)
     store.index_add("owner", "o", "m", ttl=40)
-    for key in store.client.keys("idp:*"):
-        assert store.client.ttl(key) > 0, key
+    for name in store.client.keys("idp:*"):
+        assert store.client.ttl(name) > 0, name
+
+
+def test_keys_of_one_id_or_one_group_share_a_cluster_slot():
+    from redis.crc import key_slot
+
+    assert key("guess", "f") == "idp:guess:{f}"
+    assert key("refresh", "d1", group="g") == "idp:refresh:{g}:d1"
+    same = [key("otp", "f"), key("otp-tries", "f")]
+    grouped = [key("refresh", "d1", "g"), key("refresh", "d2", "g"), Ref("grant", "g").key]
+    for keys in (same, grouped):
+        assert len({key_slot(k.encode()) for k in keys}) == 1, keys
+
+
+def test_update_never_brings_back_what_is_gone(store):
+    store.upsert("txn", "t", {"state": "a"}, ttl=30)
+    assert store.update("txn", "t", {"state": "b"}, ttl=30)
+    assert store.consume("txn", "t") == {"state": "b"}
+    assert not store.update("txn", "t", {"state": "c"}, ttl=30)
+    assert store.find("txn", "t") is None
+
+
+def test_find_each_reads_any_kinds_in_order(store):
+    store.upsert("grant", "g", {"v": 1}, ttl=30)
+    store.upsert("refresh", "d", {"v": 2}, ttl=30, group="g")
+    assert store.find_each(("revoked-jti", "j"), ("grant", "g")) == [None, {"v": 1}]
+    assert store.find_each(Ref("refresh", "d", "g"), Ref("grant", "g")) == [{"v": 2}, {"v": 1}]
+    assert store.find_each() == []
 
 
 def test_consume_is_single_use(store):
