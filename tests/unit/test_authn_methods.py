@@ -5,6 +5,7 @@ takes another person's evidence."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -127,6 +128,21 @@ def test_a_session_opens_with_the_methods_amr_and_the_capped_level() -> None:
     assert (token, made.id, made.acr) == ("cookie-token", "s-new", f"{LOA}3")
 
 
+def test_where_and_how_a_session_is_opened_are_named_never_positional() -> None:
+    """channel, ip and user_agent are all strings: by position they would be mixed up."""
+    with pytest.raises(TypeError):
+        open_session(FakeSessions().as_store(), evidence(someone(3), PASSWORD), "web", None, None)  # type: ignore[misc]
+
+
+def test_methods_and_evidence_cannot_be_changed_once_made() -> None:
+    proof = evidence(someone(3), PASSWORD)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PASSWORD.cap = 5  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        proof.level = 5  # type: ignore[misc]
+    assert (PASSWORD.cap, proof.level) == (3, 3)
+
+
 def test_a_session_opened_by_face_records_face_at_the_persons_level() -> None:
     sessions = FakeSessions()
     open_session(
@@ -170,9 +186,20 @@ def test_a_session_that_ended_meanwhile_stays_ended() -> None:
     assert raise_session(sessions.as_store(), sso("p-1", 3), evidence(someone(4), FACE)) is None
 
 
-def test_another_persons_evidence_never_raises_a_session() -> None:
+@pytest.mark.parametrize("intruder_id", ["p-0", "p-2", "p-1 ", "P-1", ""])
+def test_another_persons_evidence_never_raises_a_session(intruder_id: str) -> None:
     sessions = FakeSessions(add_answer=sso("p-1", 4))
-    intruder = evidence(someone(4, person_id="p-2"), FACE)
+    intruder = evidence(someone(4, person_id=intruder_id), FACE)
     with pytest.raises(ValueError, match="another person"):
         raise_session(sessions.as_store(), sso("p-1", 3), intruder)
     assert sessions.added == []
+
+
+def test_the_same_person_is_the_same_id_not_the_same_object() -> None:
+    """Ids come from the database and from Redis as different string objects."""
+    sessions = FakeSessions()
+    from_the_database = "".join(["p", "-1"])
+    raise_session(
+        sessions.as_store(), sso("p-1", 3), evidence(someone(4, person_id=from_the_database), FACE)
+    )
+    assert sessions.added == [("s-1", "face", f"{LOA}4")]

@@ -5,6 +5,8 @@ remembered consent covers exactly what its page listed, never more."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,6 +115,13 @@ def test_only_scopes_both_asked_and_registered_are_released_in_the_order_asked()
     )  # fmt: skip
 
 
+def test_a_release_cannot_be_widened_once_decided() -> None:
+    release = release_for(RP, ["openid"], [])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        release.claims = frozenset({"id_number"})  # type: ignore[misc]
+    assert release.claims == {"sub"}
+
+
 def test_nothing_registered_releases_nothing() -> None:
     nobody = Requester("rp-x", "Nothing registered")
     release = release_for(nobody, EVERY_SCOPE, ["name", "phone_number", "id_number"])
@@ -185,19 +194,43 @@ def test_a_claim_by_name_that_a_remembered_scope_released_is_covered(db: Session
     assert not needs_consent(db, who.id, RP, release, forced=False)
 
 
-def test_another_persons_consent_covers_nothing(db: Session) -> None:
-    owner, other = person(db, username="owner"), person(db, username="other")
+@pytest.mark.parametrize(("owner_id", "other_id"), [("p-2", "p-1"), ("p-2", "p-3")])
+def test_another_persons_consent_covers_nothing(db: Session, owner_id: str, other_id: str) -> None:
+    owner = person(db, username="owner", person_id=owner_id)
+    other = person(db, username="other", person_id=other_id)
     consent(db, owner, list(EVERY_SCOPE))
     assert needs_consent(db, other.id, RP, release_for(RP, ["openid"], []), forced=False)
 
 
-def test_a_consent_to_another_client_covers_nothing(db: Session) -> None:
+@pytest.mark.parametrize("other_id", ["rp-a", "rp-other", "rp-authn-test-2"])
+def test_a_consent_to_another_client_covers_nothing(db: Session, other_id: str) -> None:
     who = person(db)
     consent(db, who, list(EVERY_SCOPE))
-    elsewhere = Requester("rp-other", "Another RP", scopes=RP.scopes)
-    client(db, client_id="rp-other")
-    assert remembered(db, who.id, "rp-other") is None
+    elsewhere = Requester(other_id, "Another RP", scopes=RP.scopes)
+    client(db, client_id=other_id)
+    assert remembered(db, who.id, other_id) is None
     assert needs_consent(db, who.id, elsewhere, release_for(RP, ["openid"], []), forced=False)
+
+
+def test_a_claim_allowed_by_name_and_later_by_its_scope_stays_covered(db: Session) -> None:
+    who = person(db)
+    consent(db, who, ["openid", "phone"], ["phone_number"])  # by name first, then the scope
+    release = release_for(RP, ["openid"], ["phone_number"])
+    assert not needs_consent(db, who.id, RP, release, forced=False)
+
+
+def test_a_consent_covering_exactly_the_claims_asked_by_name_is_enough(db: Session) -> None:
+    who = person(db)
+    consent(db, who, ["offline_access"], ["name", "loa"])
+    release = release_for(EVERYTHING, ["offline_access"], ["name", "loa"])
+    assert release.by_name == release.claims == {"name", "loa"}
+    assert not needs_consent(db, who.id, EVERYTHING, release, forced=False)
+
+
+def test_forced_is_named_never_positional(db: Session) -> None:
+    """A bare True among the arguments would read as anything but "ask again"."""
+    with pytest.raises(TypeError):
+        needs_consent(db, "p-1", RP, release_for(RP, ["openid"], []), True)  # type: ignore[misc]
 
 
 def test_forced_consent_is_asked_whatever_is_remembered(db: Session) -> None:

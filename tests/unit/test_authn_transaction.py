@@ -246,21 +246,3 @@ def test_transactions_are_kept_under_their_own_kind() -> None:
     txns.save(t)
     assert KIND == "authn-txn"
     assert list(fake.records) == [(KIND, t.id)]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Transactions.save is an upsert, so a worker still holding a transaction "
-    "writes it back after the protocol consumed it (a second code, or a code after a refusal)",
-)
-def test_a_consumed_transaction_is_never_brought_back_by_a_late_save() -> None:
-    txns, _ = transactions()
-    t = txn()
-    txns.save(t)
-    late = txns.find(t.id)  # a second tab's request, loaded before the answer went back
-    assert late is not None
-    assert txns.consume(t.id) == t  # the protocol answered: the transaction is used up
-    late.move(State.consenting)
-    txns.save(late)
-    assert txns.find(t.id) is None
-    assert txns.consume(t.id) is None
