@@ -36,7 +36,11 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "idp/crypto/pii.py": ("tests/unit/test_pii.py",),
     "idp/oidc/claims.py": ("tests/unit/test_claims.py",),
-    "idp/authn/policy.py": ("tests/unit/test_authn_policy.py", "tests/unit/test_authn_advance.py"),
+    "idp/authn/policy.py": (
+        "tests/unit/test_authn_policy.py",
+        "tests/unit/test_authn_first_answer.py",
+        "tests/unit/test_authn_advance.py",
+    ),
     "idp/authn/release.py": ("tests/unit/test_authn_release.py",),
     "idp/authn/transaction.py": (
         "tests/unit/test_authn_transaction.py",

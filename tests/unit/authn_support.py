@@ -1,6 +1,7 @@
 """Helpers shared by the idp/authn unit tests: a dict-backed artifact store, a session store
-that records what it was asked, and synthetic persons, clients, agreements and
-organisations made with the models on the migrated SQLite database."""
+that records what it was asked, a clock to put in place of `time`, and synthetic persons,
+clients, consents, agreements and organisations (made with the models on the migrated
+SQLite database where a check reads them)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from connectors.synthetic import uscc_check
 from idp.accounts.models import Person
 from idp.accounts.sessions import SessionStore, SsoSession
 from idp.authn.models import Consent
+from idp.authn.policy import Situation
 from idp.authn.transaction import Kind, Requester, Transaction, Transactions
 from idp.db import utcnow
 from idp.oidc.models import Client
@@ -24,6 +26,7 @@ from realname.models import AgreementAcceptance
 from realname.organizations import AgentAuthorisation, Membership, Organization
 
 LOA = "urn:cn:gov:idp:loa:"
+NOW = 1_900_000_000  # what a Clock says unless moved
 CLIENT_ID = "rp-authn-test"
 EVERY_SCOPE = ("openid", "profile", "phone", "realname", "org", "idcard", "offline_access")
 RP = Requester(
@@ -94,6 +97,32 @@ class FakeSessions:
 
     def as_store(self) -> SessionStore:
         return cast(SessionStore, self)
+
+
+class Clock:
+    """Stands in for the `time` module of the module under test (monkeypatched)."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def someone(loa: int, *, person_id: str = "p-1", status: str = "active") -> Person:
+    """A person not in any database, for the checks and methods that read none."""
+    return Person(id=person_id, username="tester", loa=loa, status=status)
+
+
+def situation(
+    t: Transaction, s: SsoSession | None, p: Person | None, db: Session | None = None
+) -> Situation:
+    return Situation(t, s, p, cast(Session, db))
+
+
+def back_fresh(**values: Any) -> Transaction:
+    """Sent to sign in while s-0 was the session; the session now is s-1."""
+    return txn(sign_in_asked=True, stale_session="s-0", **values)
 
 
 def sso(

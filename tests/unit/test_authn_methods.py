@@ -27,14 +27,10 @@ from idp.authn.methods import (
 )
 from idp.crypto.passwords import PasswordHasher
 from idp.crypto.pii import PiiSealer
-from tests.unit.authn_support import LOA, FakeSessions, sso
+from tests.unit.authn_support import LOA, FakeSessions, someone, sso
 
 SECRET = "Synthetic-pass-2026!"  # a test password, never a real one
 LEVELS = (2, 3, 4, 5)
-
-
-def someone(loa: int, *, person_id: str = "p-1", status: str = "active") -> Person:
-    return Person(id=person_id, username="tester", loa=loa, status=status)
 
 
 @pytest.fixture

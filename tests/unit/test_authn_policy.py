@@ -1,11 +1,10 @@
-"""The named checks (idp/authn/policy.py), each at its boundary: when it asks the person
-something, when it must not, and what it answers where no page may be shown. The order of
-`CHECKS` is the order the module's docstring gives a reader."""
+"""The named checks (idp/authn/policy.py), each on its own and at its boundary: when it
+asks the person something, when it must not, and what it answers where no page may be
+shown. Their order, and the first that answers, are tests/unit/test_authn_first_answer.py."""
 
 from __future__ import annotations
 
-import re
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,34 +12,31 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp.accounts.models import Person
 from idp.accounts.sessions import SsoSession
 from idp.authn import policy
-from idp.authn.policy import (
-    CHECKS,
-    Ask,
-    Refusal,
-    Refuse,
-    Situation,
-    Step,
-    first_answer,
-)
+from idp.authn.policy import CHECKS, Ask, Refusal, Refuse, Step
 from idp.authn.transaction import Requester, Transaction
 from realname.agreements import CURRENT, AgreementKind
-from tests.unit.authn_support import RP, accepted, consent, member, organization, person, sso, txn
+from tests.unit.authn_support import (
+    NOW,
+    RP,
+    Clock,
+    accepted,
+    back_fresh,
+    consent,
+    member,
+    organization,
+    person,
+    situation,
+    someone,
+    sso,
+    txn,
+)
 
-NOW = 1_900_000_000
 CURRENT_VERSION = CURRENT[AgreementKind.person].version
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock(NOW)
+    fake = Clock()
     monkeypatch.setattr(policy, "time", fake)
     return fake
 
@@ -51,41 +47,9 @@ def db(factory: sessionmaker[Session]):
         yield session
 
 
-def someone(loa: int) -> Person:
-    return Person(id="p-1", username="tester", loa=loa, status="active")
-
-
-def situation(
-    t: Transaction, s: SsoSession | None, p: Person | None, db: Session | None = None
-) -> Situation:
-    return Situation(t, s, p, cast(Session, db))
-
-
 def run(check: str, t: Transaction, s: SsoSession | None, p: Person | None, db: Any = None) -> Any:
     (found,) = [c for c in CHECKS if c.name == check]
     return found.test(situation(t, s, p, db))
-
-
-def back_fresh(**values: Any) -> Transaction:
-    """Sent to sign in while s-0 was the session; the session now is s-1."""
-    return txn(sign_in_asked=True, stale_session="s-0", **values)
-
-
-# -- the list ------------------------------------------------------------------------------
-def test_the_checks_run_in_the_order_the_docstring_lists() -> None:
-    assert policy.__doc__ is not None
-    listed = re.findall(r"^    ([a-z_]+) {2,}", policy.__doc__, flags=re.MULTILINE)
-    assert listed == [check.name for check in CHECKS]
-    assert listed == [
-        "no_session", "forced_sign_in", "max_age", "level_below_requested",
-        "step_up_reachable", "level_out_of_reach", "agreement_pending", "act_for_needed",
-        "consent_needed",
-    ]  # fmt: skip
-
-
-def test_each_check_is_the_function_of_its_name() -> None:
-    for check in CHECKS:
-        assert check.test is getattr(policy, check.name)
 
 
 # -- no_session ----------------------------------------------------------------------------
@@ -175,6 +139,12 @@ def test_after_a_fresh_sign_in_the_level_is_not_asked_by_signing_in_again() -> N
     assert run("level_below_requested", back_fresh(level=3), sso("p-1", 2), someone(3)) is None
 
 
+def test_a_password_that_reaches_more_than_asked_is_a_sign_in_too() -> None:
+    """A session from an acr this provider no longer issues (level 1) asking loa:2."""
+    answer = run("level_below_requested", txn(level=2), sso("p-1", 1), someone(4))
+    assert isinstance(answer, Ask) and answer.step is Step.sign_in
+
+
 # -- step_up_reachable ---------------------------------------------------------------------
 def test_a_loa4_person_in_a_password_session_asking_loa4_steps_up() -> None:
     assert run("step_up_reachable", txn(level=4), sso("p-1", 3), someone(4)) == Ask(
@@ -186,6 +156,11 @@ def test_a_loa4_person_in_a_password_session_asking_loa4_steps_up() -> None:
 def test_a_counter_verified_person_steps_up_to_loa4_but_not_to_loa5() -> None:
     assert run("step_up_reachable", txn(level=4), sso("p-1", 3), someone(5)) is not None
     assert run("step_up_reachable", txn(level=5), sso("p-1", 4), someone(5)) is None
+
+
+def test_a_face_check_that_reaches_more_than_asked_is_offered() -> None:
+    answer = run("step_up_reachable", txn(level=3), sso("p-1", 2), someone(4))
+    assert isinstance(answer, Ask) and answer.step is Step.step_up
 
 
 def test_no_step_up_when_the_session_has_the_level_or_the_person_not() -> None:
@@ -335,76 +310,3 @@ def test_a_first_party_service_is_not_asked(db: Session) -> None:
     who = person(db)
     mine = Requester("account", "Account centre", first_party=True, scopes=RP.scopes)
     assert run("consent_needed", txn(requester=mine), sso(who.id, 3), who, db) is None
-
-
-# -- first_answer: the first check that asks wins -----------------------------------------
-def test_nothing_to_ask_is_none(db: Session) -> None:
-    who = person(db, loa=4)
-    consent(db, who, ["openid"])
-    assert first_answer(situation(txn(level=3), sso(who.id, 3), who, db)) is None
-
-
-def test_nobody_signed_in_comes_before_everything() -> None:
-    t = txn(forced=True, level=5, passive=True, max_age=0)
-    answer = first_answer(situation(t, None, None))
-    assert isinstance(answer, Ask) and answer.check == "no_session"
-
-
-def test_a_forced_sign_in_comes_before_a_level_out_of_reach(clock: Clock) -> None:
-    t = txn(forced=True, level=5, max_age=0)
-    answer = first_answer(situation(t, sso("p-1", 3, auth_time=NOW - 10), someone(3)))
-    assert isinstance(answer, Ask) and answer.check == "forced_sign_in"
-    answer = first_answer(situation(txn(level=5, max_age=0),
-                                    sso("p-1", 3, auth_time=NOW - 10), someone(3)))  # fmt: skip
-    assert isinstance(answer, Ask) and answer.check == "max_age"
-
-
-def test_a_sign_in_for_the_level_comes_before_an_agreement(db: Session) -> None:
-    who = person(db, loa=3)
-    accepted(db, who, "2020-01")
-    answer = first_answer(situation(txn(level=3), sso(who.id, 2), who, db))
-    assert isinstance(answer, Ask) and answer.check == "level_below_requested"
-
-
-def test_a_level_out_of_reach_is_refused_before_any_page(db: Session) -> None:
-    """A loa:3 person asking loa:4 never gets the agreement, act-for or consent page."""
-    who = person(db, loa=3)
-    accepted(db, who, "2020-01")
-    member(db, who, organization(db), "legal_representative")
-    t = txn(level=4, scopes=["openid", "org"])
-    answer = first_answer(situation(t, sso(who.id, 3), who, db))
-    assert isinstance(answer, Refuse)
-    assert answer.refusal is Refusal.unmet_authentication_requirements
-
-
-def test_a_fresh_sign_in_satisfies_the_sign_in_checks_but_not_the_pages(
-    db: Session, clock: Clock
-) -> None:
-    who = person(db, loa=3)
-    accepted(db, who, "2020-01")
-    member(db, who, organization(db), "admin")
-    t = back_fresh(forced=True, max_age=0, level=3, scopes=["openid", "org"])
-    now = sso(who.id, 3, session_id="s-1", auth_time=NOW - 5)
-    answer = first_answer(situation(t, now, who, db))
-    assert isinstance(answer, Ask) and answer.check == "agreement_pending"
-    accepted(db, who, CURRENT_VERSION)
-    answer = first_answer(situation(t, now, who, db))
-    assert isinstance(answer, Ask) and answer.check == "act_for_needed"
-    t.act_for_chosen = True
-    answer = first_answer(situation(t, now, who, db))
-    assert isinstance(answer, Ask) and answer.check == "consent_needed"
-    consent(db, who, ["openid", "org"])
-    assert first_answer(situation(t, now, who, db)) is None
-
-
-def test_fresh_needs_a_session() -> None:
-    assert not situation(back_fresh(), None, None).fresh
-    assert situation(back_fresh(), sso("p-1", 3), someone(3)).fresh
-    assert not situation(txn(), sso("p-1", 3), someone(3)).fresh
-
-
-def test_the_situation_releases_what_the_transaction_may_have() -> None:
-    t = txn(scopes=["openid", "idcard", "phone"], claims=["name", "id_number"])
-    release = situation(t, None, None).release()
-    assert release.scopes == ["openid", "phone"]
-    assert release.by_name == {"name"}

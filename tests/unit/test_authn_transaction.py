@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from itertools import product
 
@@ -22,7 +23,7 @@ from idp.authn.transaction import (
     Transaction,
     TransitionError,
 )
-from tests.unit.authn_support import RP, transactions, txn
+from tests.unit.authn_support import NOW, RP, Clock, transactions, txn
 
 S = State
 # Written out here rather than read from TRANSITIONS: the table under test.
@@ -38,17 +39,9 @@ ALLOWED: dict[State, set[State]] = {
 EVERY_PAIR = list(product(State, State))
 
 
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock(1_900_000_000.0)
+    fake = Clock()
     monkeypatch.setattr(module, "time", fake)
     return fake
 
@@ -100,7 +93,7 @@ def test_a_new_transaction_waits_for_its_checks_and_asks_nothing_by_default(cloc
     assert not (t.forced or t.passive or t.consent_forced or t.sign_in_asked or t.act_for_chosen)
     assert t.session_id is t.stale_session is t.act_for is t.login_hint is None
     assert t.scopes == [] and t.claims == []
-    assert t.created_at == 1_900_000_000
+    assert t.created_at == NOW
 
 
 def test_each_transaction_has_its_own_unguessable_id() -> None:
@@ -136,6 +129,20 @@ def test_a_fresh_sign_in_is_another_session_after_being_sent(
 ) -> None:
     t = txn(sign_in_asked=asked, stale_session=stale)
     assert t.signed_in_afresh(back_with) is fresh
+
+
+def test_the_session_seen_read_back_from_the_store_is_still_the_same_session() -> None:
+    """Ids come back from Redis and from cookies as new string objects: equal, not identical."""
+    t = Transaction.from_record(
+        json.loads(json.dumps(txn(sign_in_asked=True, stale_session="s-1").to_record()))
+    )
+    assert not t.signed_in_afresh("".join(["s", "-1"]))
+
+
+def test_who_asks_cannot_be_changed_on_a_transaction() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        RP.scopes = ("idcard",)  # type: ignore[misc]
+    assert "idcard" not in RP.scopes
 
 
 # -- the record ----------------------------------------------------------------------------
