@@ -26,8 +26,8 @@ from idp.crypto.pii import PiiSealer
 from idp.keys import KeyRing
 from idp.keys import init_app as init_keys
 from idp.oidc import endpoints as oidc_endpoints
-from idp.oidc import server as oidc_server
-from idp.oidc.fast_paths import FastOAuth
+from idp.oidc import runtime as oidc_runtime
+from idp.oidc.machine.app import MachineEndpoints
 from idp.oidc.runtime import Oidc
 from idp.oidc.sign_out import OidcSignOut
 from idp.store import ArtifactStore, redis_client
@@ -90,7 +90,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions["idp.connectors"] = _connectors(settings)
     keys = init_keys(app, settings)
-    runtime = oidc_server.init_app(
+    runtime = oidc_runtime.init_app(
         app, settings, keys=keys, store=store, accounts=app.extensions["idp.accounts"]
     )
     web.init_app(app)
@@ -106,11 +106,17 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
 def _front_layers(app: Flask, settings: Settings, keys: KeyRing, runtime: Oidc) -> WSGIApplication:
     """What stands in front of Flask, outermost first: ProxyFix (behind trusted proxies, so
-    that everything inside sees the client's scheme and host), then the hottest protocol
-    answers built without Flask: discovery and JWKS, then introspection and the refresh and
-    client-credentials token requests."""
+    that everything inside sees the client's scheme and host), then the protocol answers
+    built without Flask: discovery and JWKS, then the machine-to-machine endpoints (token,
+    introspection, revocation), mounted beside Flask."""
     front: WSGIApplication = app.wsgi_app
-    front = FastOAuth(front, app=app, runtime=runtime, secure=settings.secure_cookies)
+    front = MachineEndpoints(
+        front,
+        server=runtime.server,
+        secure=settings.secure_cookies,
+        max_body=app.config["MAX_CONTENT_LENGTH"],
+        trusted_hosts=app.config["TRUSTED_HOSTS"],
+    )
     front = oidc_endpoints.PublishedDocuments(
         front, issuer=settings.issuer, keys=keys, secure=settings.secure_cookies
     )

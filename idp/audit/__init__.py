@@ -5,9 +5,6 @@ database by signed checkpoints (idp/audit/checkpoint.py, checkpointer.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -39,25 +36,8 @@ __all__ = [
     "VerifyResult",
     "init_app",
     "record_event",
-    "request_origin",
     "verify_chain",
 ]
-
-# (address, user agent) of a request handled outside Flask's request context
-_origin: ContextVar[tuple[str | None, str | None]] = ContextVar(
-    "audit_origin", default=(None, None)
-)
-
-
-@contextmanager
-def request_origin(ip: str | None, user_agent: str | None) -> Iterator[None]:
-    """Where a request answered outside Flask's request handling came from (the WSGI fast
-    paths of idp/oidc/fast_paths.py), for the audit rows written while answering it."""
-    token = _origin.set((ip, user_agent))
-    try:
-        yield
-    finally:
-        _origin.reset(token)
 
 
 def record_event(
@@ -69,13 +49,14 @@ def record_event(
     channel: str | None = None,
     session_id: str | None = None,
     ip: str | None = None,
+    user_agent: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add an audit row for `event` (subject:object:action). Who, what, when, from where.
 
-    Inside a request the source address and user agent are taken from it (or from
-    `request_origin` outside Flask's request handling); the caller commits.
-    Never put unmasked personal numbers in `detail`.
+    The source address and user agent are `ip` and `user_agent` when given (requests
+    answered outside Flask, idp/oidc/machine, pass theirs), else, inside a Flask request,
+    that request's; the caller commits. Never put unmasked personal numbers in `detail`.
 
     The row is INSERTed at once, chained onto the head, whose lock is then held until the
     caller commits or rolls back: other writers of audit rows wait, so call this near the
@@ -84,11 +65,10 @@ def record_event(
     """
     if not isinstance(event, Event):  # the catalogue is the only source of names
         raise ValueError(f"not an audit event of idp/audit/events.py: {event!r}")
-    origin: tuple[str | None, str | None] = (
-        (request.remote_addr, request.user_agent.string) if has_request_context() else _origin.get()
-    )
-    ip = ip or origin[0]
-    user_agent = (origin[1] or "")[:256] or None
+    if has_request_context():
+        ip = ip or request.remote_addr
+        user_agent = user_agent or request.user_agent.string
+    user_agent = (user_agent or "")[:256] or None
     written = chain.append(
         session,
         {

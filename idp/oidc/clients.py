@@ -25,10 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.oidc.claims import SCOPES_SUPPORTED
+from idp.oidc.features import FEATURES
 from idp.oidc.models import Client, hash_secret
 
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
+# what a client may register: what idp/oidc/features.py turns on
+AUTH_METHODS = FEATURES.client_auth_methods
+GRANT_TYPES = FEATURES.grant_types
 SUBJECT_TYPES = ("pairwise", "public")
 # What a client may ask its tokens to be signed with; SM2SM3 is SM2 over SM3 (国密).
 ID_TOKEN_ALGS = ("RS256", "ES256", "EdDSA", "SM2SM3")

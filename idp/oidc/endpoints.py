@@ -1,15 +1,14 @@
-"""Protocol endpoints relying parties call: discovery, JWKS, token, userinfo,
-introspection, revocation. Errors are OAuth JSON (RFC 6749 5.2, RFC 6750 3)."""
+"""Protocol endpoints relying parties call through Flask: discovery, JWKS, userinfo.
+Errors are OAuth JSON (RFC 6750 3). The token, introspection and revocation endpoints
+are the machine-to-machine pipeline's (idp/oidc/machine)."""
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from authlib.oauth2.rfc6749 import InsecureTransportError, InvalidRequestError
 from flask import Blueprint, Response, current_app, request
 
 from idp import context
@@ -17,6 +16,7 @@ from idp.accounts.models import Person
 from idp.crypto.sm2 import DEFAULT_SIGNER_ID
 from idp.db import db
 from idp.errors import DatabaseUnavailableError
+from idp.headers import security_headers
 from idp.keys import InvalidTokenError, KeyRing
 from idp.oidc.claims import (
     ACR_VALUES,
@@ -26,11 +26,9 @@ from idp.oidc.claims import (
     person_claims,
     released_claims,
 )
-from idp.oidc.clients import AUTH_METHODS, ID_TOKEN_ALGS
-from idp.oidc.fast_paths import raise_fast_path_failure
-from idp.oidc.introspection import CLIENT_AUTH as ENDPOINT_CLIENT_AUTH
+from idp.oidc.clients import ID_TOKEN_ALGS
+from idp.oidc.features import FEATURES, TOKEN_PATH, Features
 from idp.oidc.runtime import oidc
-from idp.web.security import security_headers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -38,35 +36,31 @@ if TYPE_CHECKING:
 bp = Blueprint("oidc", __name__)
 
 JSON_TYPE = "application/json"
-log = logging.getLogger(__name__)
 
 
-def discovery_document(issuer: str) -> dict[str, Any]:
-    return {
+def discovery_document(issuer: str, features: Features = FEATURES) -> dict[str, Any]:
+    """What the provider offers, the features (idp/oidc/features.py) that are on."""
+    document: dict[str, Any] = {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}/authorize",
-        "token_endpoint": f"{issuer}/token",
+        "token_endpoint": f"{issuer}{TOKEN_PATH}",
         "userinfo_endpoint": f"{issuer}/userinfo",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
         "end_session_endpoint": f"{issuer}/end_session",
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
-        "introspection_endpoint": f"{issuer}/introspect",
-        "revocation_endpoint": f"{issuer}/revoke",
+        **{endpoint.metadata: f"{issuer}{endpoint.path}" for endpoint in features.endpoints},
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": list(features.grant_types),
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGS),
         "userinfo_signing_alg_values_supported": list(ID_TOKEN_ALGS),
         # SM2SM3 (国密): the signer ID hashed into Z (GM/T 0009 default), since RPs differ
         "sm2_signer_id": DEFAULT_SIGNER_ID.decode("ascii"),
-        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "token_endpoint_auth_methods_supported": list(features.client_auth_methods),
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
-        # exactly what the endpoints accept (idp/oidc/introspection.py)
-        "introspection_endpoint_auth_methods_supported": list(ENDPOINT_CLIENT_AUTH),
-        "revocation_endpoint_auth_methods_supported": list(ENDPOINT_CLIENT_AUTH),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS_SUPPORTED,
         "claims_parameter_supported": True,
@@ -78,6 +72,10 @@ def discovery_document(issuer: str) -> dict[str, Any]:
         "ui_locales_supported": ["zh-CN", "en"],
         "claim_types_supported": ["normal"],
     }
+    for endpoint in features.endpoints:  # they take the token endpoint's methods
+        if endpoint.auth_methods_metadata:
+            document[endpoint.auth_methods_metadata] = list(features.client_auth_methods)
+    return document
 
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -145,36 +143,6 @@ def discovery() -> Response:
 def jwks() -> Response:
     keys: KeyRing = current_app.extensions["idp.keys"]
     return Response(keys.jwks_json(), mimetype=JSON_TYPE, headers=JWKS_HEADERS)
-
-
-@bp.post("/token")
-def token() -> Response:
-    raise_fast_path_failure(request.environ)
-    return oidc().server.create_token_response()
-
-
-@bp.post("/introspect")
-def introspect() -> Response:
-    raise_fast_path_failure(request.environ)
-    return oidc().server.create_endpoint_response("introspection")
-
-
-@bp.post("/revoke")
-def revoke() -> Response:
-    return oidc().server.create_endpoint_response("revocation")
-
-
-@bp.errorhandler(InsecureTransportError)
-def insecure_transport(error: InsecureTransportError) -> Response:
-    """Plain http to a host that is not loopback: Authlib refuses it while building its
-    request, before its own error handling, so it is answered here as an invalid request
-    (insecure_transport is not an RFC 6749 error code)."""
-    # Behind a TLS proxy that does not send X-Forwarded-Proto (or IDP_TRUSTED_PROXIES is
-    # 0) every RP would get this: say so in the log, once per request.
-    log.warning("plain http to %s refused: OAuth endpoints need https", request.host)
-    refusal = InvalidRequestError(description=error.description)
-    response: Response = oidc().server.handle_error_response(None, refusal)
-    return response
 
 
 def _bearer_error(status: int, error: str, description: str) -> Response:

@@ -16,18 +16,16 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _Revocation
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
 
-from idp.audit import record_event
 from idp.audit.events import Event
-from idp.db import db
 from idp.keys import InvalidTokenError
+from idp.oidc.features import FEATURES
 from idp.oidc.parameters import refuse_repeated_parameters
-from idp.oidc.runtime import Oidc, oidc
 
 REVOKED = {
     "access_token": Event.access_token_revoked,
     "refresh_token": Event.refresh_token_revoked,
 }
-CLIENT_AUTH = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+CLIENT_AUTH = list(FEATURES.client_auth_methods)
 
 
 @dataclass
@@ -47,8 +45,9 @@ class FoundToken:
         return False  # find_token returns only live tokens
 
 
-def find_token(raw: str, hint: str | None, runtime: Oidc | None = None) -> FoundToken | None:
-    runtime = runtime or oidc()
+def find_token(raw: str, hint: str | None, server: Any) -> FoundToken | None:
+    """The live token `raw` is, looked for as each kind in the hint's order (the server
+    of idp/oidc/server.py holds the token issuer and the artifacts)."""
     kinds = (
         ["refresh_token", "access_token"]
         if hint == "refresh_token"
@@ -57,12 +56,12 @@ def find_token(raw: str, hint: str | None, runtime: Oidc | None = None) -> Found
     for kind in kinds:
         if kind == "access_token" and raw.count(".") == 2:
             try:
-                claims = runtime.tokens.validate_access_token(raw)
+                claims = server.tokens.validate_access_token(raw)
             except InvalidTokenError:
                 continue
             return FoundToken(kind, claims["client_id"], claims, raw)
         if kind == "refresh_token" and "." not in raw:
-            data, grant = runtime.artifacts.find_refresh_token(raw)
+            data, grant = server.artifacts.find_refresh_token(raw)
             if data and grant and not data.get("used"):
                 claims = {
                     "scope": data["scope"],
@@ -93,14 +92,8 @@ class HintOnly:
 class IntrospectionEndpoint(HintOnly, _Introspection):
     CLIENT_AUTH_METHODS = CLIENT_AUTH
 
-    def __init__(self, server: Any = None, runtime: Oidc | None = None) -> None:
-        super().__init__(server)
-        # None: the current app's; given, the endpoint also runs outside a Flask request
-        # (idp/oidc/fast_paths.py)
-        self.runtime = runtime
-
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:
-        return find_token(token_string, token_type_hint, self.runtime)
+        return find_token(token_string, token_type_hint, self.server)
 
     def check_permission(self, token: FoundToken, client: Any, request: Any) -> bool:
         """RFC 7662 2.2 and 4: the token's own client may learn about it, and so may a
@@ -116,11 +109,11 @@ class IntrospectionEndpoint(HintOnly, _Introspection):
             return False
         # and still registered as one: taking a resource server off a client takes effect
         # at once, not when the tokens naming it expire
-        owner = (self.runtime or oidc()).clients.get(token.client_id)
+        owner = self.server.clients.get(token.client_id)
         return owner is not None and client.client_id in owner.resource_servers
 
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
-        runtime = self.runtime or oidc()
+        server = self.server
         c = token.claims
         body: dict[str, Any] = {
             "active": True,
@@ -128,7 +121,7 @@ class IntrospectionEndpoint(HintOnly, _Introspection):
             "scope": c.get("scope", ""),
             "exp": c.get("exp"),
             "iat": c.get("iat"),
-            "iss": runtime.issuer,
+            "iss": server.issuer,
         }
         if token.kind == "access_token":
             body["token_type"] = "Bearer"  # RFC 7662: an RFC 6749 7.1 token type, if any
@@ -136,9 +129,9 @@ class IntrospectionEndpoint(HintOnly, _Introspection):
                 {k: c[k] for k in ("sub", "aud", "jti", "auth_time", "acr", "amr") if k in c}
             )
         else:
-            client = runtime.clients.get(token.client_id)
+            client = server.clients.get(token.client_id)
             if client is not None:
-                body["sub"] = runtime.tokens.subject(c["person_id"], client)
+                body["sub"] = server.tokens.subject(c["person_id"], client)
         return body
 
 
@@ -146,18 +139,17 @@ class RevocationEndpoint(HintOnly, _Revocation):
     CLIENT_AUTH_METHODS = CLIENT_AUTH
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundToken | None:
-        return find_token(token_string, token_type_hint)
+        return find_token(token_string, token_type_hint, self.server)
 
     def revoke_token(self, token: FoundToken, request: Any) -> None:
-        artifacts = oidc().artifacts
+        artifacts = self.server.artifacts
         if token.kind == "refresh_token":
             artifacts.revoke_grant(token.claims["gid"])
         else:
             artifacts.revoke_access_token(token.claims["jti"], token.claims["exp"])
-        record_event(
-            db.session,
+        self.server.record(
+            request,
             REVOKED[token.kind],
             actor=f"client:{token.client_id}",
             detail={"client_id": token.client_id},
         )
-        db.session.commit()

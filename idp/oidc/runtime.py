@@ -1,18 +1,24 @@
-"""The OpenID provider's per-app parts, looked up from the current app."""
+"""The OpenID provider's per-app parts: built once by `init_app`, found by Flask views
+through `oidc()`. The grants and the machine-to-machine pipeline never look here: they
+hold the server itself (idp/oidc/server.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
-from flask import current_app
+from flask import Flask, current_app
 
+from config import Settings
+from idp.accounts.services import Accounts
+from idp.db import Database
+from idp.keys import KeyRing
 from idp.oidc.artifacts import Artifacts
 from idp.oidc.clients import ClientRegistry
+from idp.oidc.features import FEATURES, Features
+from idp.oidc.server import OidcServer, register_features
 from idp.oidc.tokens import TokenIssuer
-
-if TYPE_CHECKING:
-    from idp.oidc.server import OidcServer
+from idp.store import ArtifactStore
 
 
 @dataclass
@@ -26,3 +32,46 @@ class Oidc:
 
 def oidc() -> Oidc:
     return cast(Oidc, current_app.extensions["idp.oidc"])
+
+
+def init_app(
+    app: Flask,
+    settings: Settings,
+    *,
+    keys: KeyRing,
+    store: ArtifactStore,
+    accounts: Accounts,
+    features: Features = FEATURES,
+) -> Oidc:
+    database: Database = app.extensions["idp.db"]
+    artifacts = Artifacts(
+        store,
+        code_ttl=settings.authorization_code_ttl,
+        refresh_ttl=settings.refresh_token_ttl,
+        access_ttl=settings.access_token_ttl,
+    )
+    clients = ClientRegistry(database.factory)
+    tokens = TokenIssuer(
+        keys=keys,
+        artifacts=artifacts,
+        accounts=accounts,
+        issuer=settings.issuer,
+        subject_salt=settings.subject_salt,
+        access_ttl=settings.access_token_ttl,
+        id_ttl=settings.id_token_ttl,
+    )
+    server = OidcServer(
+        clients=clients,
+        artifacts=artifacts,
+        tokens=tokens,
+        accounts=accounts,
+        database=database,
+        issuer=settings.issuer,
+        features=features,
+    )
+    register_features(server, features, store)
+    runtime = Oidc(
+        server=server, tokens=tokens, artifacts=artifacts, clients=clients, issuer=settings.issuer
+    )
+    app.extensions["idp.oidc"] = runtime
+    return runtime

@@ -1,56 +1,110 @@
-"""The OpenID provider: Authlib's authorization server with our grants, storage and tokens.
+"""The authorization server: Authlib's, framework-free, holding every part its grants and
+endpoints need. They reach those parts through the `server` Authlib hands them
+(`self.server.artifacts`, `.tokens`, `.accounts`, ...), never through Flask globals, so
+the same grants serve the machine-to-machine pipeline (idp/oidc/machine) and the
+authorization endpoint's Flask side (idp/oidc/authorize.py).
 
-`init_app` builds it once per app. Protocol errors leave here in OAuth's JSON format; the
-authorization endpoint's person-facing side lives in `idp/flows/authorize.py`.
+`register_features` registers what idp/oidc/features.py turns on, and refuses a feature
+that is on but has no implementation yet.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from authlib.common.urls import add_params_to_uri
-from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
-from authlib.oauth2.rfc6749 import OAuth2Error, OAuth2Request
-from flask import Flask, Response, json
-from flask import request as flask_request
+from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oauth2.rfc6749.endpoint import Endpoint
+from werkzeug.wrappers import Response
 
-from config import Settings
 from idp.accounts.services import Accounts
-from idp.keys import KeyRing
+from idp.audit import record_event
+from idp.audit.events import Event
+from idp.db import Database
 from idp.oidc.artifacts import Artifacts
 from idp.oidc.client_auth import PrivateKeyJwt, client_secret_basic
 from idp.oidc.clients import ClientRegistry
+from idp.oidc.features import TOKEN_PATH, Features
 from idp.oidc.grants.authorization_code import AuthorizationCodeGrant, OpenIDConnect
 from idp.oidc.grants.client_credentials import ClientCredentialsGrant
 from idp.oidc.grants.pkce import S256CodeChallenge
 from idp.oidc.grants.refresh_token import RefreshTokenGrant
 from idp.oidc.introspection import IntrospectionEndpoint, RevocationEndpoint
 from idp.oidc.models import Client
-from idp.oidc.parameters import refuse_repeated_parameters, refuse_unquotable_parameters
-from idp.oidc.runtime import Oidc
+from idp.oidc.parameters import refuse_unquotable_parameters
 from idp.oidc.tokens import TokenIssuer
 from idp.store import ArtifactStore
 
+if TYPE_CHECKING:
+    from idp.oidc.machine.requests import MachineRequest
+
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+# Each grant type and endpoint a feature may turn on, with what implements it. A feature
+# on without an entry here (device authorization, CIBA: still to come) stops the start.
+GRANTS: dict[str, tuple[type, Callable[[], list[Any]]]] = {
+    "authorization_code": (
+        AuthorizationCodeGrant,
+        lambda: [S256CodeChallenge(required=True), OpenIDConnect()],
+    ),
+    "refresh_token": (RefreshTokenGrant, lambda: [OpenIDConnect()]),
+    "client_credentials": (ClientCredentialsGrant, list),
+}
+ENDPOINTS: dict[str, type[Endpoint]] = {
+    "introspection": IntrospectionEndpoint,
+    "revocation": RevocationEndpoint,
+}
+
+
+class FeatureUnavailableError(RuntimeError):
+    """A feature is turned on that this provider cannot serve yet."""
 
 
 class OidcServer(AuthorizationServer):
-    def __init__(self, clients: ClientRegistry, issuer: str) -> None:
+    def __init__(
+        self,
+        *,
+        clients: ClientRegistry,
+        artifacts: Artifacts,
+        tokens: TokenIssuer,
+        accounts: Accounts,
+        database: Database,
+        issuer: str,
+        features: Features,
+    ) -> None:
         super().__init__()
         self.clients = clients
+        self.artifacts = artifacts
+        self.tokens = tokens
+        self.accounts = accounts
+        self.database = database
         self.issuer = issuer
+        self.features = features
 
+    # -- Authlib's hooks -------------------------------------------------------------------
     def query_client(self, client_id: str) -> Client | None:
         return self.clients.get(client_id)
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         pass  # tokens are self-contained JWTs; refresh tokens are stored when issued
 
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        pass  # nothing listens to Authlib's signals
+
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
-        if isinstance(request, OAuth2Request):
-            return request
-        return FlaskOAuth2Request(flask_request)
+        """Callers build their OAuth2Request themselves (the pipeline, authorize.py)."""
+        if not isinstance(request, OAuth2Request):
+            raise TypeError(f"an OAuth2Request is needed, not {type(request).__name__}")
+        return request
+
+    def handle_response(self, status_code: int, payload: Any, headers: Any) -> Response:
+        """The authorization endpoint's answer (a redirect, read by idp/oidc/authorize.py);
+        the pipeline encodes its own answers (idp/oidc/machine/responses.py)."""
+        body = json.dumps(payload) if isinstance(payload, dict) else payload
+        return Response(body, status_code, headers)
 
     def get_consent_grant(self, request: Any = None, end_user: Any = None) -> Any:
         """Authlib's, after refusing a parameter it would quote in an error it cannot
@@ -59,64 +113,47 @@ class OidcServer(AuthorizationServer):
         refuse_unquotable_parameters(request)
         return super().get_consent_grant(request, end_user)
 
-    def create_token_response(self, request: Any = None) -> Response:
-        """Authlib's, after refusing a repeated parameter (idp/oidc/fast_paths.py does the
-        same before its grants)."""
-        request = self.create_oauth2_request(request)
-        try:
-            refuse_repeated_parameters(request)
-        except OAuth2Error as error:
-            response: Response = self.handle_error_response(request, error)
-            return response
-        token_response: Response = super().create_token_response(request)
-        return token_response
-
-    def handle_response(self, status_code: int, payload: Any, headers: Any) -> Response:
-        body = json.dumps(payload) if isinstance(payload, dict) else payload
-        response = Response(body, status=status_code, headers=headers)
-        if isinstance(payload, dict):
-            response.headers.update(NO_STORE)
-        return response
+    # -- ours ------------------------------------------------------------------------------
+    def endpoint(self, name: str) -> Endpoint:
+        """The registered endpoint called `name` (Authlib's ENDPOINT_NAME)."""
+        found: Endpoint = self._endpoints[name][0]
+        return found
 
     def with_issuer(self, location: str) -> str:
         """RFC 9207: every authorization response names its issuer."""
         return add_params_to_uri(location, {"iss": self.issuer})
 
+    def record(
+        self, request: MachineRequest, event: Event, *, actor: str, detail: dict[str, Any]
+    ) -> None:
+        """An audit row for what a client's request did, with where it came from,
+        committed in the request's own database session."""
+        record_event(
+            request.db,
+            event,
+            actor=actor,
+            detail=detail,
+            ip=request.remote_addr,
+            user_agent=request.user_agent,
+        )
+        request.db.commit()
 
-def init_app(
-    app: Flask, settings: Settings, *, keys: KeyRing, store: ArtifactStore, accounts: Accounts
-) -> Oidc:
-    artifacts = Artifacts(
-        store,
-        code_ttl=settings.authorization_code_ttl,
-        refresh_ttl=settings.refresh_token_ttl,
-        access_ttl=settings.access_token_ttl,
-    )
-    clients = ClientRegistry(app.extensions["idp.db"].factory)
-    tokens = TokenIssuer(
-        keys=keys,
-        artifacts=artifacts,
-        accounts=accounts,
-        issuer=settings.issuer,
-        subject_salt=settings.subject_salt,
-        access_ttl=settings.access_token_ttl,
-        id_ttl=settings.id_token_ttl,
-    )
-    server = OidcServer(clients, settings.issuer)
-    server.register_token_generator("default", tokens)
-    server.register_client_auth_method("client_secret_basic", client_secret_basic)
-    server.register_client_auth_method(
-        "private_key_jwt", PrivateKeyJwt(settings.issuer, f"{settings.issuer}/token", store)
-    )
-    server.register_grant(
-        AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDConnect()]
-    )
-    server.register_grant(RefreshTokenGrant, [OpenIDConnect()])
-    server.register_grant(ClientCredentialsGrant)
-    server.register_endpoint(IntrospectionEndpoint)
-    server.register_endpoint(RevocationEndpoint)
-    runtime = Oidc(
-        server=server, tokens=tokens, artifacts=artifacts, clients=clients, issuer=settings.issuer
-    )
-    app.extensions["idp.oidc"] = runtime
-    return runtime
+
+def register_features(server: OidcServer, features: Features, store: ArtifactStore) -> None:
+    """Register on `server` every grant, endpoint and client authentication method that
+    `features` turns on (Authlib knows client_secret_post and none by itself)."""
+    for grant_type in features.grant_types:
+        if grant_type not in GRANTS:
+            raise FeatureUnavailableError(f"grant type {grant_type} is not implemented yet")
+        grant, extensions = GRANTS[grant_type]
+        server.register_grant(grant, extensions())
+    for endpoint in features.endpoints:
+        if endpoint.name not in ENDPOINTS:
+            raise FeatureUnavailableError(f"the {endpoint.name} endpoint is not implemented yet")
+        server.register_endpoint(ENDPOINTS[endpoint.name])
+    server.register_token_generator("default", server.tokens)
+    if features.client_secret_basic:
+        server.register_client_auth_method("client_secret_basic", client_secret_basic)
+    if features.private_key_jwt:
+        assertion = PrivateKeyJwt(server.issuer, f"{server.issuer}{TOKEN_PATH}", store)
+        server.register_client_auth_method("private_key_jwt", assertion)

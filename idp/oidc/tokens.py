@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from idp.accounts.models import Person
 from idp.accounts.services import Accounts
 from idp.crypto.sm3 import sm3_digest
-from idp.db import db
 from idp.keys import InvalidTokenError, KeyRing
 from idp.oidc.artifacts import Artifacts
 from idp.oidc.claims import org_claims, person_claims, released_claims
@@ -145,7 +146,11 @@ class TokenIssuer:
         return token
 
     # -- ID tokens -------------------------------------------------------------------------
-    def id_token(self, client: Client, user: Authorization, token: dict[str, Any]) -> str:
+    def id_token(
+        self, client: Client, user: Authorization, token: dict[str, Any], session: Session
+    ) -> str:
+        """The ID token of a token response; claims asked for in it are read through
+        `session` (the token request's)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -169,11 +174,11 @@ class TokenIssuer:
         requested = (user.claims or {}).get("id_token")
         acting = user.act_for and "org" in str(token.get("scope", "")).split()
         if requested or acting:  # claims asked for in the ID token itself (OIDC Core 5.5)
-            person = db.session.get(Person, user.person_id)
+            person = session.get(Person, user.person_id)
             if person is not None:
                 names = released_claims("org" if acting else "", requested, client.scopes)
                 claims.update(person_claims(person, self.accounts, names))
-                claims.update(org_claims(db.session, person, user.act_for, names))
+                claims.update(org_claims(session, person, user.act_for, names))
         return self.keys.sign(claims, alg=client.id_token_signed_response_alg)
 
     # -- checking access tokens ------------------------------------------------------------

@@ -11,32 +11,12 @@ from flask import Response, g, redirect, request, url_for
 from werkzeug.datastructures import Headers
 
 from idp import context
+from idp.headers import security_headers
 
 SSO_COOKIE = "idp_sid"
 # Relying parties call these endpoints with no cookies and never see a page: they skip
 # the SSO cookie lookup and Vary: Cookie (idp/oidc/endpoints.py).
 API_BLUEPRINT = "oidc"
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
-
-
-def security_headers(secure: bool) -> tuple[tuple[str, str], ...]:
-    """The headers every response carries, pages and JSON alike."""
-    headers: tuple[tuple[str, str], ...] = (
-        ("Content-Security-Policy", CSP),
-        ("X-Content-Type-Options", "nosniff"),
-        ("X-Frame-Options", "DENY"),
-        ("Referrer-Policy", "no-referrer"),
-        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
-        ("Cross-Origin-Opener-Policy", "same-origin"),
-    )
-    if secure:
-        headers += (("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),)
-    return headers
-
 
 # built once, keyed by `secure_cookies`
 _STATIC_HEADERS = {secure: security_headers(secure) for secure in (False, True)}

@@ -1,5 +1,10 @@
 """Authorization code grant with OpenID Connect: codes in Redis, single use, bound to
-client, redirect URI and PKCE challenge. A replayed code revokes everything it produced."""
+client, redirect URI and PKCE challenge. A replayed code revokes everything it produced.
+
+The code is saved at the authorization endpoint (idp/oidc/authorize.py, a Flask page) and
+redeemed at the token endpoint (idp/oidc/machine): both reach the provider's parts
+through `self.server` (idp/oidc/server.py), and the token endpoint's database session and
+origin through its request."""
 
 from __future__ import annotations
 
@@ -12,14 +17,9 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope, validate_nonce
 
-from idp import context
-from idp.audit import record_event
 from idp.audit.events import Event
-from idp.db import db
-from idp.oidc.runtime import oidc
+from idp.oidc.features import FEATURES
 from idp.oidc.tokens import Authorization
-
-AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
 
 @dataclass
@@ -49,7 +49,7 @@ class StoredCode:
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = list(FEATURES.client_auth_methods)
 
     def generate_authorization_code(self) -> str:
         # 256 bits from the OS in one call; Authlib draws 48 characters one at a time
@@ -58,7 +58,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def save_authorization_code(self, code: str, request: Any) -> None:
         signed_in = request.user  # a SignedInPerson from the authorize flow
         payload = request.payload.data
-        oidc().artifacts.save_code(
+        self.server.artifacts.save_code(
             code,
             {
                 "client_id": request.client.client_id,
@@ -78,17 +78,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
 
     def query_authorization_code(self, code: str, client: Any) -> StoredCode | None:
-        artifacts = oidc().artifacts
+        artifacts = self.server.artifacts
         data, replayed_grant = artifacts.redeem_code(code)
         if data is None:
             if replayed_grant and artifacts.revoke_grant(replayed_grant):
-                record_event(
-                    db.session,
+                self.server.record(
+                    self.request,
                     Event.code_replayed,
                     actor=f"client:{client.client_id}",
                     detail={"client_id": client.client_id, "grant_revoked": True},
                 )
-                db.session.commit()
             return None
         if data["client_id"] != client.client_id or data["exp"] <= time.time():
             return None
@@ -100,9 +99,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def authenticate_user(self, authorization_code: StoredCode) -> Authorization | None:
         data = authorization_code.data
         person_id = data["person_id"]
-        if not context.accounts().is_active(db.engine, person_id):
+        if not self.server.accounts.is_active(self.server.database.engine, person_id):
             return None
-        artifacts = oidc().artifacts
+        artifacts = self.server.artifacts
         grant_id, grant_exp = artifacts.create_grant(
             {
                 "person_id": person_id,
@@ -147,7 +146,9 @@ class OpenIDConnect(OpenIDCode):
         _, token, _ = response
         user = grant.request.user
         if isinstance(user, Authorization) and is_openid_scope(token.get("scope")):
-            token["id_token"] = oidc().tokens.id_token(grant.request.client, user, token)
+            token["id_token"] = grant.server.tokens.id_token(
+                grant.request.client, user, token, grant.request.db
+            )
         return token
 
     def __call__(self, grant: Any) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import InvalidScopeError, grants
 from authlib.oauth2.rfc6749.util import scope_to_list
 
+from idp.oidc.features import FEATURES
+
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    TOKEN_ENDPOINT_AUTH_METHODS = list(FEATURES.confidential_auth_methods)
 
     def validate_token_request(self) -> None:
         super().validate_token_request()  # authenticates the client, sets request.client

@@ -8,13 +8,9 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import InvalidGrantError, grants
 
-from idp import context
-from idp.audit import record_event
 from idp.audit.events import Event
-from idp.db import db
 from idp.oidc.artifacts import RefreshTokenReusedError
-from idp.oidc.grants.authorization_code import AUTH_METHODS
-from idp.oidc.runtime import oidc
+from idp.oidc.features import FEATURES
 from idp.oidc.tokens import Authorization
 
 
@@ -32,11 +28,11 @@ class StoredRefreshToken:
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    TOKEN_ENDPOINT_AUTH_METHODS = list(FEATURES.client_auth_methods)
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> StoredRefreshToken | None:
-        data, grant = oidc().artifacts.find_refresh_token(refresh_token)
+        data, grant = self.server.artifacts.find_refresh_token(refresh_token)
         if data is None:
             return None
         if data.get("used"):
@@ -48,7 +44,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token: StoredRefreshToken) -> Authorization | None:
         grant = refresh_token.grant
-        if not context.accounts().is_active(db.engine, grant["person_id"]):
+        if not self.server.accounts.is_active(self.server.database.engine, grant["person_id"]):
             # RFC 6749 5.2: the grant is no longer valid (Authlib would say invalid_request)
             raise InvalidGrantError(description="the account behind this grant is not active")
         return Authorization(
@@ -68,7 +64,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         # Rotate first, in one step with storing the successor: if two requests race with
         # one token, only one may win. The chain goes on only while offline_access does.
         try:
-            successor = oidc().artifacts.rotate_refresh_token(
+            successor = self.server.artifacts.rotate_refresh_token(
                 refresh_token.token,
                 refresh_token.data,
                 refresh_token.grant,
@@ -86,11 +82,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         pass  # issue_token already marked it used
 
     def _family_compromised(self, data: dict[str, Any]) -> None:
-        if oidc().artifacts.revoke_grant(data["grant_id"]):
-            record_event(
-                db.session,
+        if self.server.artifacts.revoke_grant(data["grant_id"]):
+            self.server.record(
+                self.request,
                 Event.refresh_token_reused,
                 actor=f"client:{data['client_id']}",
                 detail={"client_id": data["client_id"], "family_revoked": True},
             )
-            db.session.commit()
