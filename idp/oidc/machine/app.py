@@ -127,9 +127,7 @@ class MachineEndpoints:
             code = exc.code or 400
             error = "invalid_request" if code < 500 else "server_error"
             return self.answers.refusal(code, error, exc.description or exc.name)
-        if isinstance(exc, DBAPIError) and (
-            exc.connection_invalidated or isinstance(exc, OperationalError)
-        ):
+        if self._database_down(exc):
             exc = DatabaseUnavailableError()
         if isinstance(exc, ServiceUnavailableError):
             log.error("service unavailable: %s", exc.part, exc_info=exc.__cause__)
@@ -139,6 +137,14 @@ class MachineEndpoints:
             return self.answers.refusal(exc.status, exc.code, str(exc))
         log.exception("unhandled error", exc_info=exc)
         return self.answers.refusal(500, "server_error", "an unexpected error occurred")
+
+    def _database_down(self, exc: Exception) -> bool:
+        """SQLAlchemy's word for it, or the driver's own (PEP 249) from a raw connection
+        (Accounts.is_active reads through one)."""
+        if isinstance(exc, DBAPIError):
+            return exc.connection_invalidated or isinstance(exc, OperationalError)
+        driver = self.server.database.engine.dialect.loaded_dbapi
+        return isinstance(exc, (driver.OperationalError, driver.InterfaceError))
 
     def _url(self, environ: WSGIEnvironment) -> str:
         """The request's URL without its query (Flask's `request.base_url`), remembered per
