@@ -47,6 +47,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/unit/test_authn_advance.py",
     ),
     "idp/authn/methods.py": ("tests/unit/test_authn_methods.py",),
+    "idp/authn/__init__.py": ("tests/unit/test_authn_advance.py",),
 }
 
 # The copy is the tree less what is not source (tests import examples/ and scripts/ too).

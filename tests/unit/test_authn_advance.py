@@ -5,6 +5,7 @@ was shown for. A refusal changes nothing stored."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -154,6 +155,24 @@ def test_a_finished_transaction_cannot_be_advanced_again(db: Session, who: Perso
     assert isinstance(advance(txns, t, sso(who.id, 3), db), Ready)
     with pytest.raises(TransitionError):
         advance(txns, t, sso(who.id, 3), db)
+
+
+def test_an_outcome_cannot_be_changed_on_its_way_to_the_protocol(db: Session, who: Person) -> None:
+    txns, _ = transactions()
+    asked = advance(txns, txn(), None, db)
+    consent(db, who, ["openid"])
+    ready = advance(txns, txn(), sso(who.id, 3), db)
+    refused = advance(txns, txn(level=5), sso(who.id, 3), db)
+    halted = waiting(txns, "no-such-id", State.consenting, None)
+    changes = [
+        (asked, "step", Step.consent),
+        (ready, "release", Release(["idcard"], frozenset(), frozenset({"id_number"}))),
+        (refused, "refusal", Refusal.access_denied),
+        (halted, "error", "none"),
+    ]
+    for outcome, name, value in changes:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(outcome, name, value)
 
 
 # -- refusals ------------------------------------------------------------------------------
