@@ -4,6 +4,7 @@ requester may read (release.py). `advance` moves a transaction on by one decisio
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -64,6 +65,8 @@ class Halted:
 
 
 Outcome = Asked | Refused | Ready | Halted
+# a transaction answered (or expired) while this request was deciding on it
+GONE = Halted("expired", "this sign-in has already been completed or has expired")
 
 # where each step leaves the transaction
 _STATES = {
@@ -93,6 +96,9 @@ def advance(txns: Transactions, txn: Transaction, sso: SsoSession | None, db: Se
     person is asked next, and say it."""
     if txn.state in ASKING:
         txn.move(State.received)
+    if txn.session_id is not None and (sso is None or sso.id != txn.session_id):
+        # answers given in another session (whom to act for) are not this one's
+        txn.act_for, txn.act_for_chosen, txn.session_id = None, False, None
     person = db.get(Person, sso.person_id) if sso is not None else None
     if person is not None and not person.active:
         person = None
@@ -104,16 +110,19 @@ def advance(txns: Transactions, txn: Transaction, sso: SsoSession | None, db: Se
             return Refused(txn, answer.if_passive, answer.reason)
         if answer.step is Step.sign_in:
             txn.sign_in_asked, txn.stale_session = True, sso.id if sso else None
+            txn.sign_in_asked_at = int(time.time())
         elif answer.step is Step.step_up:  # the same session goes on, at a higher level
             txn.sign_in_asked, txn.stale_session = True, None
         else:  # the person's answers belong to this session, and to no other
             assert sso is not None
             txn.session_id = sso.id
         txn.move(_STATES[answer.step])
-        txns.save(txn)
+        if not txns.save(txn):
+            return GONE
         return Asked(txn, answer.step, answer.check)
     assert sso is not None
     txn.session_id = sso.id
     txn.move(State.ready)
-    txns.save(txn)
+    if not txns.save(txn):
+        return GONE
     return Ready(txn, sso, release_for(txn.requester, txn.scopes, txn.claims))

@@ -81,7 +81,8 @@ class Situation:
 
     @property
     def fresh(self) -> bool:
-        return self.sso is not None and self.txn.signed_in_afresh(self.sso.id)
+        sso = self.sso
+        return sso is not None and self.txn.signed_in_afresh(sso.id, sso.auth_time)
 
     def release(self) -> Release:
         return release_for(self.txn.requester, self.txn.scopes, self.txn.claims)

@@ -94,6 +94,7 @@ class Transaction:
     session_id: str | None = None  # the SSO session the person's answers belong to
     sign_in_asked: bool = False
     stale_session: str | None = None  # the session seen when a fresh sign-in was asked
+    sign_in_asked_at: int | None = None  # when: a session older than that is not fresh
     act_for: str | None = None  # organisation id, once chosen
     act_for_chosen: bool = False
 
@@ -106,14 +107,24 @@ class Transaction:
             raise TransitionError(f"{self.state} -> {to}")
         self.state = to
 
-    def signed_in_afresh(self, session_id: str) -> bool:
+    # Not part of the record: whether this object was read from the store (or saved),
+    # so that a save after the protocol consumed it never brings it back.
+    stored: bool = field(default=False, compare=False, repr=False)
+
+    def signed_in_afresh(self, session_id: str, auth_time: int | None = None) -> bool:
         """Sent to sign in (or step up) by this transaction and back with another session
-        than the one seen then (a step-up keeps its session: none was seen): whatever made
-        a fresh sign-in necessary (forced, max age, a level) is satisfied by it."""
-        return self.sign_in_asked and session_id != self.stale_session
+        than the one seen then (a step-up keeps its session: none was seen), signed in
+        after it was asked (an older session from elsewhere is not fresh): whatever made a
+        fresh sign-in necessary (forced, max age, a level) is satisfied by it."""
+        if not self.sign_in_asked or session_id == self.stale_session:
+            return False
+        asked = self.sign_in_asked_at
+        return asked is None or auth_time is None or auth_time >= asked
 
     def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        del record["stored"]
+        return record
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Transaction:
@@ -125,6 +136,7 @@ class Transaction:
             }
         )
         txn.kind, txn.state = Kind(txn.kind), State(txn.state)
+        txn.stored = True
         return txn
 
 
@@ -134,10 +146,16 @@ class Transactions:
     def __init__(self, store: ArtifactStore) -> None:
         self.store = store
 
-    def save(self, txn: Transaction) -> None:
+    def save(self, txn: Transaction) -> bool:
+        """Store a new transaction, or replace one still stored: False when it has been
+        consumed (answered) or has expired meanwhile, and then nothing is written."""
         ttl = txn.expires_at - int(time.time())
-        if ttl > 0:
-            self.store.upsert(KIND, txn.id, txn.to_record(), ttl)
+        if ttl <= 0:
+            return False
+        if txn.stored:
+            return self.store.update(KIND, txn.id, txn.to_record(), ttl)
+        txn.stored = self.store.add_once(KIND, txn.id, txn.to_record(), ttl)
+        return txn.stored
 
     def find(self, txn_id: str) -> Transaction | None:
         record = self.store.find(KIND, txn_id)

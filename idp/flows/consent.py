@@ -13,7 +13,7 @@ from idp import context
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
 from idp.audit.events import Event
-from idp.authn import Halted, Outcome, Ready, Refused, Transactions, waiting
+from idp.authn import GONE, Halted, Outcome, Ready, Refused, Transactions, waiting
 from idp.authn.models import Consent
 from idp.authn.policy import Refusal
 from idp.authn.release import Release, release_for, remembered
@@ -40,7 +40,8 @@ def decide(txn_id: str, sso: SsoSession | None, decision: str) -> Outcome:
     release = release_for(txn.requester, txn.scopes, txn.claims)
     remember(sso.person_id, txn.requester, release, sso.channel)
     txn.move(State.ready)
-    txns.save(txn)
+    if not txns.save(txn):  # answered by another request meanwhile: no second code
+        return GONE
     return Ready(txn, sso, release)
 
 

@@ -1,7 +1,7 @@
-"""Bugs found in idp/authn while writing its unit tests, each as a strict xfail: the test
-says what must hold, and starts to pass (failing the run, so the mark comes off) when the
-bug is fixed. Kept apart from the other idp/authn tests, which `make mutation` runs: a
-mutant that happened to fix one of these would otherwise count as killed."""
+"""Three bugs found in idp/authn while writing its unit tests, now fixed; each test says
+what must hold: a consumed transaction is never written back by a late save; a session
+older than the sign-in the transaction asked for is not a fresh sign-in; whom one session
+chose to act for is not taken by another session."""
 
 from __future__ import annotations
 
@@ -37,11 +37,6 @@ def who(db: Session) -> Person:
     return person(db, loa=4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Transactions.save is an upsert, so a worker still holding a transaction "
-    "writes it back after the protocol consumed it (a second code, or a code after a refusal)",
-)
 def test_a_consumed_transaction_is_never_brought_back_by_a_late_save() -> None:
     txns, _ = transactions()
     t = txn()
@@ -55,12 +50,6 @@ def test_a_consumed_transaction_is_never_brought_back_by_a_late_save() -> None:
     assert txns.consume(t.id) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: after a sign-in asked with nobody signed in (stale_session None), any "
-    "session counts as fresh, so /signin/<txn> opened where an hours-old session lives "
-    "passes max_age and prompt=login without anyone signing in",
-)
 @pytest.mark.parametrize("asked", [{"max_age": 60}, {"forced": True}])
 def test_a_session_older_than_the_transaction_is_not_a_fresh_sign_in(
     db: Session, who: Person, asked: dict[str, Any]
@@ -74,11 +63,6 @@ def test_a_session_older_than_the_transaction_is_not_a_fresh_sign_in(
     assert isinstance(outcome, Asked) and outcome.step is Step.sign_in
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: act_for_chosen is kept when another session takes the transaction on, so "
-    "the organisation one person chose is used for whoever resumes /signin/<txn>",
-)
 def test_a_choice_made_in_one_session_is_not_taken_by_another(db: Session, who: Person) -> None:
     other = person(db, username="other")
     org = organization(db)
