@@ -1,9 +1,10 @@
 """Error pages in the person's language, with the status that fits; never a traceback.
 
-At the endpoints relying parties call (the `oidc` blueprint: token, introspection,
-revocation, userinfo) the same failures are answered in OAuth's format instead, a JSON
-`error` and an English `error_description` (RFC 6749 5.2), whatever raised them: a body
-over MAX_CONTENT_LENGTH, a method the route does not take, an outage, a bug.
+At the endpoints relying parties call in Flask (the `oidc` blueprint: discovery, JWKS,
+userinfo; token, introspection and revocation are idp/oidc/machine's) the same failures
+are answered in OAuth's format instead, a JSON `error` and an English
+`error_description` (RFC 6749 5.2), whatever raised them: a body over
+MAX_CONTENT_LENGTH, a method the route does not take, an outage, a bug.
 """
 
 from __future__ import annotations

@@ -30,8 +30,9 @@ ENDPOINTS = {
     "/introspect": {"token": "x"},
     "/revoke": {"token": "x"},
 }
-# The fast path answers a plain form body; a query string sends the request to Flask.
-PATHS = {"fast path": "", "flask": "?via=flask"}
+# The pipeline (idp/oidc/machine) reads a plain form body cheaply; a query string sends the
+# request through Werkzeug's full parser in the same code.
+PATHS = {"plain form": "", "full parser": "?via=full-parser"}
 
 
 def assert_oauth_error(response: requests.Response, status: int, error: str) -> dict[str, Any]:
