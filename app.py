@@ -78,7 +78,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
         PiiSealer(bytes.fromhex(settings.pii_seal_key), bytes.fromhex(settings.pii_index_key)),
     )
     app.extensions["idp.sessions"] = SessionStore(
-        store, settings.session_idle_timeout, settings.session_absolute_timeout
+        store,
+        settings.session_idle_timeout,
+        settings.session_absolute_timeout,
+        channel_idle={"kiosk": settings.kiosk_idle_timeout},
     )
     app.extensions["idp.throttle"] = LoginThrottle(
         store,

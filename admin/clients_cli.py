@@ -16,6 +16,8 @@ from idp.oidc.claims import SCOPES_SUPPORTED
 from idp.oidc.clients import (
     ACCESS_TOKEN_ALGS,
     AUTH_METHODS,
+    CHANNELS,
+    CIBA_DELIVERY_MODES,
     GRANT_TYPES,
     ID_TOKEN_ALGS,
     SUBJECT_TYPES,
@@ -41,6 +43,13 @@ def client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "first_party": client.first_party,
         "resource_servers": client.resource_servers,
+        "channel": client.channel,
+        "backchannel_token_delivery_mode": client.backchannel_token_delivery_mode,
+        "backchannel_client_notification_endpoint": (
+            client.backchannel_client_notification_endpoint
+        ),
+        "backchannel_user_code_parameter": client.backchannel_user_code_parameter,
+        "frontchannel_logout_uri": client.frontchannel_logout_uri,
     }
     if secret is not None:
         body["client_secret"] = secret
@@ -104,6 +113,35 @@ def client_group() -> None:
     multiple=True,
     help="client_id of a confidential client (an API) named in this client's access "
     "tokens' aud, which may introspect them; repeat for several.",
+)
+@click.option(
+    "--channel",
+    type=click.Choice(CHANNELS),
+    default="web",
+    show_default=True,
+    help="The channel the client serves: the web hall, the official app, a kiosk fleet, "
+    "the hotline's agent desk.",
+)
+@click.option(
+    "--backchannel-token-delivery-mode",
+    type=click.Choice(CIBA_DELIVERY_MODES),
+    default=None,
+    help="CIBA: poll for tokens, or be pinged at the notification endpoint.",
+)
+@click.option(
+    "--backchannel-client-notification-endpoint",
+    default=None,
+    help="CIBA ping mode: where the provider posts (https, or http on loopback).",
+)
+@click.option(
+    "--backchannel-user-code-parameter",
+    is_flag=True,
+    help="CIBA: the client sends the caller's user_code with its requests.",
+)
+@click.option(
+    "--frontchannel-logout-uri",
+    default=None,
+    help="OpenID Front-Channel Logout: loaded in an iframe when the person signs out.",
 )
 @click.option("--json", "as_json", is_flag=True)
 def client_create(

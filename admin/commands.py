@@ -52,6 +52,10 @@ def db_upgrade(revision: str) -> None:
             services.keys().ensure_in_use(session)
     else:
         services.keys().ensure_in_use(None)
+    if runner.current(db.engine) == runner.head():
+        app_id = context.settings().app_client_id
+        if services.clients().ensure_official_app(app_id) is not None:
+            click.echo(f"registered the official app as client {app_id}", err=True)
     click.echo(f"database at revision {runner.current(db.engine)}")
 
 

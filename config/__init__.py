@@ -103,6 +103,17 @@ class Settings:
     session_absolute_timeout: int = _setting(
         43200, "IDP_SESSION_ABSOLUTE_TIMEOUT", "seconds", minimum=300
     )
+    app_client_id: str = _setting(
+        "gov-idp-app",
+        "IDP_APP_CLIENT_ID",
+        "client_id of the official mobile app (made by `idp db upgrade`)",
+    )
+    kiosk_idle_timeout: int = _setting(
+        120,
+        "IDP_KIOSK_IDLE_TIMEOUT",
+        "seconds a kiosk session lasts untouched (the person has walked away)",
+        minimum=15,
+    )
     login_max_failures: int = _setting(
         20,
         "IDP_LOGIN_MAX_FAILURES",

@@ -6,6 +6,7 @@ from alembic import context
 
 import idp.accounts.models
 import idp.audit.models
+import idp.authn.devices
 import idp.keys.models
 import idp.oidc.models  # noqa: F401
 import realname.models

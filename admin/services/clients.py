@@ -25,6 +25,8 @@ from idp.keys import KeyRing
 from idp.oidc.clients import ClientMetadataError, NewClient, create_client, list_clients
 from idp.oidc.models import Client
 
+OFFICIAL_APP_NAME = "政务服务 App"
+OFFICIAL_APP_REDIRECT = "http://127.0.0.1/app/callback"
 REFUSED = "invalid_client_metadata"  # RFC 7591's error code: every refusal's rule
 
 
@@ -54,6 +56,25 @@ class ClientAdmin:
         except IntegrityError as exc:  # the same client_id registered a moment ago
             raise _taken(metadata.get("client_id")) from exc
         return new
+
+    def ensure_official_app(self, client_id: str) -> Client | None:
+        """The official mobile app: a first-party public native client (code + PKCE, a
+        loopback redirect as RFC 8252 7.3 has it) that exists in every deployment. Made
+        once, with an audit row; None when it was there already (it is never changed)."""
+        with self._factory() as session:
+            if session.get(Client, client_id) is not None:
+                return None
+        return self.register(
+            actor="system:db-upgrade",
+            client_id=client_id,
+            name=OFFICIAL_APP_NAME,
+            redirect_uris=[OFFICIAL_APP_REDIRECT],
+            grant_types=["authorization_code", "refresh_token"],
+            scopes=["openid", "profile", "phone"],
+            token_endpoint_auth_method="none",  # noqa: S106 (a method name, not a secret)
+            first_party=True,
+            channel="app",
+        ).client
 
     def list_clients(self) -> list[Client]:
         """Every client, oldest first."""

@@ -33,6 +33,7 @@ local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
 local s = cjson.decode(raw)
 local now, idle, absolute = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if type(s.idle) == 'number' and s.idle < idle then idle = s.idle end
 if now - s.last_seen > idle or now - s.created_at > absolute then
   redis.call('DEL', KEYS[1])
   return {0, raw}
@@ -75,6 +76,8 @@ class SsoSession:
     ip: str | None = None
     user_agent: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    device: str | None = None  # the app device that approved it, a kiosk's name
+    idle: int | None = None  # this channel's idle timeout, when shorter (a kiosk's)
 
 
 def session_id_for(token: str) -> str:
@@ -82,13 +85,21 @@ def session_id_for(token: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, store: ArtifactStore, idle_timeout: int, absolute_timeout: int) -> None:
+    def __init__(
+        self,
+        store: ArtifactStore,
+        idle_timeout: int,
+        absolute_timeout: int,
+        channel_idle: dict[str, int] | None = None,
+    ) -> None:
         self.store = store
         self.idle = idle_timeout
         self.absolute = absolute_timeout
+        # channels whose sessions end sooner when left alone (a kiosk: the person left)
+        self.channel_idle = {c: t for c, t in (channel_idle or {}).items() if t < idle_timeout}
 
     def _ttl(self, sso: SsoSession, now: int) -> int:
-        return max(min(self.idle, sso.created_at + self.absolute - now), 1)
+        return max(min(sso.idle or self.idle, sso.created_at + self.absolute - now), 1)
 
     def create(
         self,
@@ -99,6 +110,7 @@ class SessionStore:
         acr: str,
         ip: str | None,
         user_agent: str | None,
+        device: str | None = None,
     ) -> tuple[str, SsoSession]:
         token = secrets.token_urlsafe(32)
         now = int(time.time())
@@ -113,6 +125,8 @@ class SessionStore:
             last_seen=now,
             ip=ip,
             user_agent=(user_agent or "")[:200] or None,
+            device=(device or "")[:64] or None,
+            idle=self.channel_idle.get(channel),
         )
         # Indexed first: a session that exists is always one "sign out everywhere" can find.
         self.store.index_add(INDEX, person_id, sso.id, self.absolute)

@@ -25,7 +25,10 @@ class Method:
 PASSWORD = Method("password", "pwd", 3)  # something known: never more than real-name
 SMS_CODE = Method("sms_code", "sms", 3)  # something held: the phone
 FACE = Method("face", "face", 4)  # a live face matched to the registry photo (实人)
-METHODS = {m.name: m for m in (PASSWORD, SMS_CODE, FACE)}
+APP_KEY = Method("app_key", "swk", 3)  # an approval signed by an enrolled device's key
+ID_CARD = Method("id_card", "sc", 3)  # the ID card's chip, read at a kiosk
+PHONE_CALL = Method("phone_call", "tel", 3)  # the hotline: a caller, by their number
+METHODS = {m.name: m for m in (PASSWORD, SMS_CODE, FACE, APP_KEY, ID_CARD, PHONE_CALL)}
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,23 @@ class Evidence:
 
     person_id: str
     method: Method
-    level: int  # the person's level, capped by the method
+    level: int  # the person's level, capped by the strongest method used
+    also: tuple[Method, ...] = ()  # further methods used in the same proof
 
     @property
     def acr(self) -> str:
         return acr_for_level(self.level)
 
+    @property
+    def amr(self) -> list[str]:
+        return [self.method.amr, *(m.amr for m in self.also)]
 
-def evidence(person: Person, method: Method) -> Evidence:
-    return Evidence(person.id, method, min(person.loa, method.cap))
+
+def evidence(person: Person, method: Method, *also: Method) -> Evidence:
+    """What `method` (with `also`, used together: a card read and a face) proves about
+    `person`: the person's level, capped by the strongest of them."""
+    cap = max(m.cap for m in (method, *also))
+    return Evidence(person.id, method, min(person.loa, cap), tuple(also))
 
 
 def password(accounts: Accounts, person: Person | None, given: str) -> Evidence | None:
@@ -64,15 +75,18 @@ def open_session(
     channel: str,
     ip: str | None,
     user_agent: str | None,
+    device: str | None = None,
 ) -> tuple[str, SsoSession]:
-    """A new SSO session from a sign-in: (cookie token, session)."""
+    """A new SSO session from a sign-in: (cookie token, session). `device` names what the
+    person used when it is not the browser itself (the app that approved it)."""
     return sessions.create(
         person_id=proof.person_id,
         channel=channel,
-        amr=[proof.method.amr],
+        amr=proof.amr,
         acr=proof.acr,
         ip=ip,
         user_agent=user_agent,
+        device=device,
     )
 
 
@@ -82,5 +96,10 @@ def raise_session(sessions: SessionStore, sso: SsoSession, proof: Evidence) -> S
     ended meanwhile (it is never brought back)."""
     if proof.person_id != sso.person_id:
         raise ValueError("evidence for another person cannot raise this session")
-    level = max(loa_number(sso.acr), proof.level)
-    return sessions.add_method(sso.id, proof.method.amr, acr_for_level(level))
+    acr = acr_for_level(max(loa_number(sso.acr), proof.level))
+    raised: SsoSession | None = sso
+    for amr in proof.amr:
+        raised = sessions.add_method(sso.id, amr, acr)
+        if raised is None:
+            return None
+    return raised

@@ -12,6 +12,8 @@ The checks run in the order of `CHECKS`; the first that asks something wins:
     agreement_pending       a newer registration agreement               -> accept it
     act_for_needed          the org scope, and organisations to act for  -> choose
     consent_needed          not first-party, and no consent covers it    -> consent
+                            (an approval on the app, which showed who asks and what it
+                            reads, is the person's consent)
 
 A passive transaction (prompt=none, IsPassive) is refused where a page would be shown.
 A sign-in this transaction asked for satisfies the first four (a person just back from
@@ -182,6 +184,8 @@ def act_for_needed(s: Situation) -> Answer:
 
 def consent_needed(s: Situation) -> Answer:
     assert s.person is not None
+    if s.txn.consent_given:
+        return None
     release = s.release()
     if needs_consent(s.db, s.person.id, s.txn.requester, release, forced=s.txn.consent_forced):
         return Ask(

@@ -29,6 +29,9 @@ TTL = 600  # ten minutes to sign in, step up, accept, choose and consent
 class Kind(StrEnum):
     sign_in = "sign_in"  # a service asks who the person is
     step_up = "step_up"  # the person is signed in; a higher level is needed
+    device = "device"  # RFC 8628: a kiosk or TV asks, the person answers elsewhere
+    ciba = "ciba"  # OpenID CIBA: the hotline's desk asks, the caller answers on the app
+    kiosk_card = "kiosk_card"  # RFC 7523: a kiosk read the ID card and the face
 
 
 class State(StrEnum):
@@ -97,6 +100,9 @@ class Transaction:
     sign_in_asked_at: int | None = None  # when: a session older than that is not fresh
     act_for: str | None = None  # organisation id, once chosen
     act_for_chosen: bool = False
+    # the person agreed to exactly these scopes on their own device (an app approval shows
+    # who asks and what it will read): no consent page follows
+    consent_given: bool = False
 
     @property
     def expires_at(self) -> int:

@@ -25,13 +25,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.oidc.claims import SCOPES_SUPPORTED
-from idp.oidc.features import FEATURES
+from idp.oidc.features import CIBA_GRANT, FEATURES, JWT_BEARER_GRANT
 from idp.oidc.models import Client, hash_secret
 
 # what a client may register: what idp/oidc/features.py turns on
 AUTH_METHODS = FEATURES.client_auth_methods
 GRANT_TYPES = FEATURES.grant_types
 SUBJECT_TYPES = ("pairwise", "public")
+CHANNELS = ("web", "app", "kiosk", "hotline")
+CIBA_DELIVERY_MODES = ("poll", "ping")  # OpenID CIBA Core 5; push is not offered
 # What a client may ask its tokens to be signed with; SM2SM3 is SM2 over SM3 (国密).
 ID_TOKEN_ALGS = ("RS256", "ES256", "EdDSA", "SM2SM3")
 ACCESS_TOKEN_ALGS = ("ES256", "RS256", "EdDSA", "SM2SM3")
@@ -128,6 +130,11 @@ def create_client(
     first_party: bool = False,
     client_id: str | None = None,
     resource_servers: Iterable[str] = (),
+    channel: str = "web",
+    backchannel_token_delivery_mode: str | None = None,
+    backchannel_client_notification_endpoint: str | None = None,
+    backchannel_user_code_parameter: bool = False,
+    frontchannel_logout_uri: str | None = None,
 ) -> NewClient:
     redirect_uris = [check_redirect_uri(u) for u in redirect_uris]
     post_logout = [
@@ -185,6 +192,22 @@ def create_client(
                 "sector_identifier_uri", "required when redirect URIs span several hosts"
             )
 
+    if channel not in CHANNELS:
+        raise ClientMetadataError("channel", f"one of {', '.join(CHANNELS)}")
+    _check_ciba(
+        grant_types,
+        token_endpoint_auth_method,
+        backchannel_token_delivery_mode,
+        backchannel_client_notification_endpoint,
+        backchannel_user_code_parameter,
+    )
+    if JWT_BEARER_GRANT in grant_types and token_endpoint_auth_method != "private_key_jwt":
+        raise ClientMetadataError(
+            "token_endpoint_auth_method", "a JWT bearer (kiosk) client uses private_key_jwt"
+        )
+    if frontchannel_logout_uri:
+        check_redirect_uri(frontchannel_logout_uri, "frontchannel_logout_uri", max_length=512)
+
     audiences = _resource_servers(session, list(dict.fromkeys(resource_servers)), client_id)
 
     secret = None
@@ -209,10 +232,47 @@ def create_client(
         jwks_uri=jwks_uri,
         first_party=first_party,
         resource_servers=audiences,
+        channel=channel,
+        backchannel_token_delivery_mode=backchannel_token_delivery_mode,
+        backchannel_client_notification_endpoint=backchannel_client_notification_endpoint,
+        backchannel_user_code_parameter=backchannel_user_code_parameter,
+        frontchannel_logout_uri=frontchannel_logout_uri,
     )
     session.add(client)
     session.flush()
     return NewClient(client, secret)
+
+
+def _check_ciba(
+    grant_types: list[str],
+    auth_method: str,
+    mode: str | None,
+    endpoint: str | None,
+    user_code: bool,
+) -> None:
+    """OpenID CIBA Core 4: a CIBA client is confidential and says how it gets its tokens;
+    a ping goes to an https endpoint (http on loopback only, as redirect URIs). The CIBA
+    metadata means nothing to another client, so it is refused there rather than kept."""
+    if CIBA_GRANT not in grant_types:
+        if mode or endpoint or user_code:
+            raise ClientMetadataError(
+                "backchannel_token_delivery_mode", f"only for clients with the {CIBA_GRANT} grant"
+            )
+        return
+    if auth_method == "none":
+        raise ClientMetadataError("token_endpoint_auth_method", "a CIBA client is confidential")
+    if mode not in CIBA_DELIVERY_MODES:
+        raise ClientMetadataError(
+            "backchannel_token_delivery_mode", f"one of {', '.join(CIBA_DELIVERY_MODES)}"
+        )
+    if mode == "ping" and not endpoint:
+        raise ClientMetadataError(
+            "backchannel_client_notification_endpoint", "required in ping mode"
+        )
+    if mode == "poll" and endpoint:
+        raise ClientMetadataError("backchannel_client_notification_endpoint", "only in ping mode")
+    if endpoint:
+        check_redirect_uri(endpoint, "backchannel_client_notification_endpoint", max_length=512)
 
 
 def _resource_servers(session: Session, ids: list[str], own_id: str | None) -> list[str]:

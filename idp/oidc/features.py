@@ -24,6 +24,8 @@ TOKEN_PATH = "/token"
 # RFC 8628 3.4 and OpenID CIBA 10.1: the grant types of the two features that are off
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 CIBA_GRANT = "urn:openid:params:grant-type:ciba"
+# RFC 7523 2.1: a kiosk asserts the ID card it read and the face it captured
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Features:
     revocation: bool = True  # RFC 7009
     device_flow: bool = False  # RFC 8628: device authorization endpoint + device_code grant
     ciba: bool = False  # OpenID CIBA: backchannel authentication endpoint + ciba grant
+    jwt_bearer: bool = False  # RFC 7523: kiosk assertions (ID card chip + face)
     # client authentication at the token, introspection and revocation endpoints
     client_secret_basic: bool = True
     client_secret_post: bool = True
@@ -80,6 +83,7 @@ class Features:
             ("client_credentials", self.client_credentials),
             (DEVICE_CODE_GRANT, self.device_flow),
             (CIBA_GRANT, self.ciba),
+            (JWT_BEARER_GRANT, self.jwt_bearer),
         )
         return tuple(name for name, on in flags if on)
 

@@ -11,7 +11,7 @@ import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import JSON, Boolean, String
+from sqlalchemy import JSON, Boolean, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.authn.models import Consent
@@ -51,6 +51,18 @@ class Client(Base):
     # client's access tokens' `aud`: they, and only they besides the client, may
     # introspect those tokens (RFC 7662 2.2, 4)
     resource_servers: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # The channel the client serves (web hall, the official app, a kiosk fleet, the
+    # hotline's agent desk): the sessions it starts are recorded with it.
+    channel: Mapped[str] = mapped_column(String(16), default="web", server_default="web")
+    # OpenID CIBA Core 4: poll or ping (push is not offered), where a ping goes, and
+    # whether the client sends a user_code with its requests
+    backchannel_token_delivery_mode: Mapped[str | None] = mapped_column(String(8))
+    backchannel_client_notification_endpoint: Mapped[str | None] = mapped_column(String(512))
+    backchannel_user_code_parameter: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # OpenID Front-Channel Logout 1.0: loaded in an iframe when the person signs out
+    frontchannel_logout_uri: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

@@ -35,6 +35,7 @@ TABLES = {
     "memberships",
     "agent_authorisations",
     "audit_chain_head",
+    "app_devices",
 }
 
 

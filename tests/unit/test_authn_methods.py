@@ -14,9 +14,12 @@ from idp.accounts.models import Credential, Person
 from idp.accounts.services import Accounts
 from idp.authn import methods
 from idp.authn.methods import (
+    APP_KEY,
     FACE,
+    ID_CARD,
     METHODS,
     PASSWORD,
+    PHONE_CALL,
     SMS_CODE,
     Evidence,
     Method,
@@ -48,7 +51,35 @@ def test_each_method_declares_its_rfc8176_amr_and_cap() -> None:
     assert Method("password", "pwd", 3) == PASSWORD
     assert Method("sms_code", "sms", 3) == SMS_CODE
     assert Method("face", "face", 4) == FACE
-    assert METHODS == {"password": PASSWORD, "sms_code": SMS_CODE, "face": FACE}
+    assert Method("app_key", "swk", 3) == APP_KEY
+    assert Method("id_card", "sc", 3) == ID_CARD
+    assert Method("phone_call", "tel", 3) == PHONE_CALL
+    assert METHODS == {
+        "password": PASSWORD,
+        "sms_code": SMS_CODE,
+        "face": FACE,
+        "app_key": APP_KEY,
+        "id_card": ID_CARD,
+        "phone_call": PHONE_CALL,
+    }
+
+
+@pytest.mark.parametrize("loa", LEVELS)
+@pytest.mark.parametrize(
+    ("methods", "amr", "cap"),
+    [
+        ((APP_KEY, FACE), ["swk", "face"], 4),
+        ((ID_CARD, FACE), ["sc", "face"], 4),
+        ((SMS_CODE, PHONE_CALL), ["sms", "tel"], 3),
+        ((APP_KEY,), ["swk"], 3),
+    ],
+)
+def test_methods_used_together_reach_the_strongest_cap(
+    loa: int, methods: tuple[Method, ...], amr: list[str], cap: int
+) -> None:
+    proof = evidence(someone(loa), *methods)
+    assert proof.amr == amr
+    assert proof.level == min(loa, cap)
 
 
 @pytest.mark.parametrize("loa", LEVELS)
@@ -119,6 +150,7 @@ def test_a_session_opens_with_the_methods_amr_and_the_capped_level() -> None:
             "acr": f"{LOA}3",
             "ip": "192.0.2.7",
             "user_agent": "Synthetic/1.0",
+            "device": None,
         }
     ]
     assert (token, made.id, made.acr) == ("cookie-token", "s-new", f"{LOA}3")

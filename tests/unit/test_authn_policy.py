@@ -306,6 +306,13 @@ def test_prompt_consent_asks_even_when_remembered(db: Session) -> None:
     assert run("consent_needed", txn(consent_forced=True), sso(who.id, 3), who, db) is not None
 
 
+def test_an_approval_on_the_app_is_the_consent_and_nothing_else_is(db: Session) -> None:
+    who = person(db)
+    assert run("consent_needed", txn(consent_given=True), sso(who.id, 3), who, db) is None
+    asked = txn(consent_given=False, scopes=["openid", "phone"])
+    assert run("consent_needed", asked, sso(who.id, 3), who, db) is not None
+
+
 def test_a_first_party_service_is_not_asked(db: Session) -> None:
     who = person(db)
     mine = Requester("account", "Account centre", first_party=True, scopes=RP.scopes)
