@@ -91,6 +91,12 @@ class Approval:
         }
 
 
+def user_code_alias(user_code: str) -> str:
+    """The alias a device grant's approval is found by, from its user_code as typed or
+    scanned (RFC 8628 6.1: case and dashes do not matter)."""
+    return "user-code:" + "".join(c for c in user_code.upper() if c.isalnum())
+
+
 def _approval(raw: bytes | str | dict[str, Any]) -> Approval:
     record = json.loads(raw) if isinstance(raw, (bytes, str)) else raw
     found = Approval(**{**record, "amr": list(record.get("amr") or []),
