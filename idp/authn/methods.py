@@ -56,6 +56,16 @@ def evidence(person: Person, method: Method, *also: Method) -> Evidence:
     return Evidence(person.id, method, min(person.loa, cap), tuple(also))
 
 
+def evidence_for_amr(person: Person, amr: list[str]) -> Evidence | None:
+    """What an approval that proved `amr` (["swk"], ["swk", "face"]) proves about `person`;
+    None when it names no method of ours."""
+    by_amr = {m.amr: m for m in METHODS.values()}
+    used = [by_amr[a] for a in amr if a in by_amr]
+    if not used or len(used) != len(amr):
+        return None
+    return evidence(person, used[0], *used[1:])
+
+
 def password(accounts: Accounts, person: Person | None, given: str) -> Evidence | None:
     """The password method: evidence when `given` is the person's password."""
     if person is None or not accounts.check_password(person, given):

@@ -231,3 +231,20 @@ def test_the_same_person_is_the_same_id_not_the_same_object() -> None:
         sessions.as_store(), sso("p-1", 3), evidence(someone(4, person_id=from_the_database), FACE)
     )
     assert sessions.added == [("s-1", "face", f"{LOA}4")]
+
+
+# -- what an approval's amr proves -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("amr", "level"),
+    [(["swk"], 3), (["swk", "face"], 4), (["sms", "tel"], 3), (["sc", "face"], 4)],
+)
+def test_an_approvals_amr_is_evidence_of_those_methods(amr: list[str], level: int) -> None:
+    proof = methods.evidence_for_amr(someone(4), amr)
+    assert proof is not None and proof.amr == amr and proof.level == level
+    low = methods.evidence_for_amr(someone(2), amr)
+    assert low is not None and low.level == 2  # never above the person's own level
+
+
+@pytest.mark.parametrize("amr", [[], ["swk", "hwk"], ["mfa"], ["otp"]])
+def test_an_amr_naming_no_method_of_ours_is_no_evidence(amr: list[str]) -> None:
+    assert methods.evidence_for_amr(someone(4), amr) is None
