@@ -25,9 +25,12 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from flask import Flask, current_app
 
 from idp.store import ArtifactStore, key
 
@@ -227,3 +230,21 @@ class Approvals:
 
 def _now() -> int:
     return int(time.time())
+
+
+# -- who waits for an answer ------------------------------------------------------------------
+Listener = Callable[[Approval], None]
+_LISTENERS = "idp.approval_listeners"
+
+
+def listen(app: Flask, kind: ApprovalKind, listener: Listener) -> None:
+    """Call `listener` when an approval of `kind` is answered (CIBA's ping mode tells the
+    agent desk at once instead of waiting for its next poll)."""
+    app.extensions.setdefault(_LISTENERS, []).append((kind, listener))
+
+
+def announce(approval: Approval) -> None:
+    """Whoever answered `approval` (the app API, a code read back on the phone) says so."""
+    for kind, listener in current_app.extensions.get(_LISTENERS, []):
+        if kind == approval.kind:
+            listener(approval)
