@@ -68,6 +68,7 @@ def init_app(
         database=database,
         issuer=settings.issuer,
         features=features,
+        sessions=app.extensions.get("idp.sessions"),
     )
     register_features(server, features, store)
     runtime = Oidc(

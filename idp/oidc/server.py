@@ -21,6 +21,7 @@ from authlib.oauth2.rfc6749.endpoint import Endpoint
 from werkzeug.wrappers import Response
 
 from idp.accounts.services import Accounts
+from idp.accounts.sessions import SessionStore
 from idp.audit import record_event
 from idp.audit.events import Event
 from idp.db import Database
@@ -74,6 +75,7 @@ class OidcServer(AuthorizationServer):
         database: Database,
         issuer: str,
         features: Features,
+        sessions: SessionStore | None = None,
     ) -> None:
         super().__init__()
         self.clients = clients
@@ -83,6 +85,9 @@ class OidcServer(AuthorizationServer):
         self.database = database
         self.issuer = issuer
         self.features = features
+        # the SSO sessions a grant opens when a person signed in elsewhere (an app
+        # approval, a kiosk's card): the device, CIBA and JWT bearer grants
+        self.sessions = sessions
 
     # -- Authlib's hooks -------------------------------------------------------------------
     def query_client(self, client_id: str) -> Client | None:
