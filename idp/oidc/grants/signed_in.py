@@ -6,20 +6,25 @@ release and nothing more, as a code would."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from authlib.oauth2.rfc6749 import InvalidGrantError
 
 from idp.authn import Ready, Transactions
+from idp.oidc.artifacts import Artifacts
 from idp.oidc.models import Client
 from idp.oidc.tokens import Authorization
 
-if TYPE_CHECKING:
-    from idp.oidc.server import OidcServer
+
+class _Server(Protocol):
+    """What of the server (idp/oidc/server.py, which registers the grants that call this:
+    importing it here would be a cycle) is used here."""
+
+    artifacts: Artifacts
 
 
 def authorization_for(
-    server: OidcServer, ready: Ready, client: Client
+    server: _Server, ready: Ready, client: Client
 ) -> tuple[Authorization, str]:
     """The Authorization the tokens are made from, and the scope they carry."""
     if Transactions(server.artifacts.store).consume(ready.txn.id) is None:
