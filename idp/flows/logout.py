@@ -4,7 +4,8 @@ sign-out (account centre, /logout, or an RP's end_session request)
     -> SSO session destroyed in Redis, cookie cleared
     -> the session's grants revoked (refresh and access tokens die with them),
        except grants with offline_access, which outlive the browser session
-       (a password change or reset ends those too: `after_password_change`)
+       (a password change or reset ends those too, and so does "sign out everywhere":
+       `sign_out_everywhere`)
     -> audit row person:session:ended
     -> after the commit, every RP that got tokens in the session and registered a
        backchannel_logout_uri is sent a Logout Token from a background worker
@@ -53,11 +54,11 @@ def sign_out_others(person_id: str, keep: str | None, *, reason: str) -> int:
     return ended
 
 
-def after_password_change(person_id: str, keep: str | None, *, reason: str) -> int:
-    """A new password ends everything the old one opened: every other session, and every
-    token of the person, offline_access refresh tokens included (a thief holding one
-    must lose it). Only session `keep` lives on, when the person chose to stay signed
-    in there. Returns how many sessions ended."""
+def sign_out_everywhere(person_id: str, *, keep: str | None = None, reason: str) -> int:
+    """Every session of the person ends but `keep` (none: this one too), and so does every
+    token of the person, offline_access refresh tokens included, but those of `keep`:
+    a person who fears a device is in the wrong hands ends all it holds. Each session's
+    RPs hear of it as at any sign-out. Returns how many sessions ended."""
     ended = sign_out_others(person_id, keep, reason=reason)
     revoked = sum(listener.person_ending(person_id, keep) for listener in listeners())
     record_event(
@@ -69,3 +70,10 @@ def after_password_change(person_id: str, keep: str | None, *, reason: str) -> i
     )
     db.session.commit()
     return ended
+
+
+def after_password_change(person_id: str, keep: str | None, *, reason: str) -> int:
+    """A new password ends everything the old one opened: every other session, and every
+    token of the person (a thief holding an offline_access refresh token must lose it).
+    Only session `keep` lives on, when the person chose to stay signed in there."""
+    return sign_out_everywhere(person_id, keep=keep, reason=reason)

@@ -9,14 +9,16 @@ post_logout_redirect_uri, state)
        person confirmed?]
            no  -> CONFIRM page (button decision=logout)
            yes -> sign out (session + its grants), then back to the RP
-                  (post_logout_redirect_uri?state=...) or a "signed out" page
+                  (post_logout_redirect_uri?state=...) or a "signed out" page; the RPs
+                  that got tokens in the session and registered a frontchannel_logout_uri
+                  are loaded on a signed-out page first (idp/oidc/frontchannel.py)
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +27,7 @@ from flask import Request
 from idp.accounts.sessions import SsoSession
 from idp.flows.logout import sign_out
 from idp.keys import InvalidTokenError
+from idp.oidc import frontchannel
 from idp.oidc.clients import ID_TOKEN_ALGS
 from idp.oidc.runtime import oidc
 
@@ -53,6 +56,7 @@ class Refuse:
 class Done:
     signed_out: bool
     location: str | None
+    frames: list[frontchannel.Target] = field(default_factory=list)  # front-channel, first
 
 
 def handle(request: Request, sso: SsoSession | None) -> Confirm | Refuse | Done:
@@ -78,12 +82,13 @@ def handle(request: Request, sso: SsoSession | None) -> Confirm | Refuse | Done:
     if sso is not None and not (confirmed or hinted_here):
         return Confirm(params, client.name if client else None)
 
+    frames = frontchannel.targets([sso.id]) if sso is not None else []  # before its grants go
     signed_out = sign_out(sso, reason="end_session") if sso is not None else False
     location = None
     if target:
         query = urlencode({"state": params["state"]}) if "state" in params else ""
         location = target + (("&" if "?" in target else "?") + query if query else "")
-    return Done(signed_out, location)
+    return Done(signed_out, location, frames if signed_out else [])
 
 
 def _read_hint(raw: str | None) -> dict[str, Any] | None:

@@ -1,25 +1,41 @@
-"""The account centre (/account): profile, password change, and the person's sessions."""
+"""The account centre (/account): profile, password change, the person's sessions on every
+channel and their app devices, connected services; and the page a browser sees once its
+session has ended (which loads the RPs' front-channel logout pages)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+import secrets
+from dataclasses import asdict
+from functools import lru_cache
+
+import ua_parser
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from idp import context
 from idp.accounts.models import Person
+from idp.accounts.sessions import SsoSession
 from idp.accounts.throttle import account_key
 from idp.audit import record_event
 from idp.audit.events import Event
+from idp.authn.devices import Devices
+from idp.channels.location import PRIVATE_NETWORK, THIS_MACHINE, UNKNOWN, rough_location
 from idp.crypto.passwords import PasswordProblem, PasswordRejectedError
 from idp.db import db
 from idp.flows import logout
+from idp.oidc import frontchannel
 from idp.oidc.models import Client, Consent
 from idp.oidc.runtime import oidc
-from idp.web.security import end_sso_cookie, login_required
+from idp.web.security import allow_frames, end_sso_cookie, login_required
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+
+# What the signed-out page is to load, kept in Redis for the one redirect to it (the
+# browser's cookie holds only a random reference; the page is shown once).
+SIGNED_OUT_KIND = "signed-out"
+SIGNED_OUT_TTL = 300
 
 
 def password_problem_text(problem: PasswordProblem) -> str:
@@ -60,7 +76,49 @@ def overview() -> str:
         phone=context.accounts().masked_phone(person),
         sessions=context.sessions().list_for_person(person.id),
         current_id=g.sso.id,
+        devices=Devices(db.session).of(person.id),
+        device_name=device_name,
+        channel_name=channel_name,
+        place=place,
     )
+
+
+def channel_name(channel: str) -> str:
+    return {
+        "web": _("Online service hall"),
+        "app": _("Mobile app"),
+        "kiosk": _("Kiosk"),
+        "hotline": _("Hotline"),
+    }.get(channel, channel)
+
+
+def device_name(sso: SsoSession) -> str:
+    """What the person would call the device: the app or kiosk that signed it in, else
+    the browser and system its User-Agent names ("Chrome on Windows")."""
+    if sso.device:
+        return sso.device
+    browser, system = _browser_and_system(sso.user_agent or "")
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system or _("Unknown device")
+
+
+def place(sso: SsoSession) -> str:
+    """Roughly where the session was opened: a province or a country, never closer."""
+    found = rough_location(sso.ip)
+    return {
+        THIS_MACHINE: _("This computer"),
+        PRIVATE_NETWORK: _("A private network"),
+        UNKNOWN: _("Unknown place"),
+    }.get(found, found)
+
+
+@lru_cache(maxsize=1024)
+def _browser_and_system(user_agent: str) -> tuple[str | None, str | None]:
+    found = ua_parser.parse(user_agent) if user_agent else None
+    browser = found.user_agent.family if found and found.user_agent else None
+    system = found.os.family if found and found.os else None
+    return (browser if browser != "Other" else None), (system if system != "Other" else None)
 
 
 @bp.post("/password")
@@ -122,10 +180,11 @@ def end_session(session_id: str) -> Response:
     if sso is None or sso.person_id != g.sso.person_id:
         flash(_("That session has already ended."), "info")
         return redirect(url_for("account.overview") + "#sessions", 303)
-    logout.sign_out(sso, reason="ended_by_person")
     if sso.id == g.sso.id:
-        end_sso_cookie()
-        return redirect(url_for("web.login_form"), 303)
+        frames = frontchannel.targets([sso.id])  # read before its grants go
+        logout.sign_out(sso, reason="ended_by_person")
+        return _browser_signed_out(frames)
+    logout.sign_out(sso, reason="ended_by_person")
     flash(_("The session has been ended."), "info")
     return redirect(url_for("account.overview") + "#sessions", 303)
 
@@ -133,9 +192,75 @@ def end_session(session_id: str) -> Response:
 @bp.post("/sessions/end-others")
 @login_required
 def end_other_sessions() -> Response:
-    logout.sign_out_others(g.sso.person_id, keep=g.sso.id, reason="ended_by_person")
+    """Sign out everywhere else: every other session, and every token not of this one."""
+    logout.sign_out_everywhere(g.sso.person_id, keep=g.sso.id, reason="ended_by_person")
     flash(_("All your other sessions have been ended."), "info")
     return redirect(url_for("account.overview") + "#sessions", 303)
+
+
+@bp.post("/sessions/end-all")
+@login_required
+def end_all_sessions() -> Response:
+    """Sign out everywhere: every session (this one too) and every token of the person;
+    each RP hears of it by back-channel, and by front-channel in this browser."""
+    person_id = g.sso.person_id
+    ended = [s.id for s in context.sessions().list_for_person(person_id)]
+    frames = frontchannel.targets(ended)
+    logout.sign_out_everywhere(person_id, keep=None, reason="signed_out_everywhere")
+    return _browser_signed_out(frames)
+
+
+@bp.post("/devices/<device_id>/remove")
+@login_required
+def remove_device(device_id: str) -> Response:
+    """The device's key stops working at once (its next proof finds no device); what it
+    approved before stays approved."""
+    removed = Devices(db.session).remove(g.sso.person_id, device_id)
+    if removed is None:
+        flash(_("That device has already been removed."), "info")
+        return redirect(url_for("account.overview") + "#devices", 303)
+    record_event(
+        db.session,
+        Event.app_device_removed,
+        person_id=g.sso.person_id,
+        channel=g.sso.channel,
+        session_id=g.sso.id,
+        detail={"device_id": removed.id, "by": "person"},
+    )
+    db.session.commit()
+    flash(_("%(name)s can no longer approve sign-ins.", name=removed.name), "info")
+    return redirect(url_for("account.overview") + "#devices", 303)
+
+
+def _browser_signed_out(frames: list[frontchannel.Target]) -> Response:
+    end_sso_cookie()
+    session.clear()  # a new CSRF secret for whoever signs in next
+    if frames:
+        return after_sign_out(frames)
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("web.login_form"), 303)
+
+
+def after_sign_out(frames: list[frontchannel.Target], then: str | None = None) -> Response:
+    """This browser's session has ended: to the signed-out page, which loads each RP's
+    front-channel logout URI in a hidden iframe and then goes on to `then` (a checked
+    post_logout_redirect_uri), if any."""
+    reference = secrets.token_urlsafe(16)
+    kept = {"frames": [asdict(frame) for frame in frames], "then": then}
+    context.store().upsert(SIGNED_OUT_KIND, reference, kept, SIGNED_OUT_TTL)
+    session["signed_out"] = reference
+    return redirect(url_for("account.signed_out"), 303)
+
+
+@bp.get("/signed-out")
+def signed_out() -> str:
+    """Shown once per sign-out (a reload shows no iframes: the RPs were told)."""
+    reference = session.pop("signed_out", None)
+    found = isinstance(reference, str) and context.store().consume(SIGNED_OUT_KIND, reference)
+    kept = found or {}
+    frames = [frontchannel.Target(**frame) for frame in kept.get("frames", [])]
+    allow_frames(frame.origin for frame in frames if frame.origin)
+    return render_template("signed_out.html", frames=frames, then=kept.get("then"))
 
 
 @bp.post("/consents/<client_id>/withdraw")

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from idp.authn.answers import SendTo, ShowError
 from idp.oidc import authorize, end_session
+from idp.web import account
 from idp.web.security import end_sso_cookie
 from idp.web.transactions import Page, answer, start
 
@@ -54,6 +55,8 @@ def end() -> Response | tuple[str, int]:
         ), 400
     if outcome.signed_out:
         end_sso_cookie()
+    if outcome.frames:  # the RPs' front-channel logout pages, then on to the location
+        return account.after_sign_out(outcome.frames, then=outcome.location)
     if outcome.location:
         return redirect(outcome.location, 303)
     return render_template("signed_out.html"), 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,7 +11,7 @@ from flask import Response, g, redirect, request, url_for
 from werkzeug.datastructures import Headers
 
 from idp import context
-from idp.headers import security_headers
+from idp.headers import CSP, security_headers
 
 SSO_COOKIE = "idp_sid"
 # Relying parties call these endpoints with no cookies and never see a page: they skip
@@ -44,6 +44,12 @@ def end_sso_cookie() -> None:
     g.clear_sso_cookie = True
 
 
+def allow_frames(origins: Iterable[str]) -> None:
+    """This page embeds pages of these origins (the RPs' front-channel logout iframes on
+    the signed-out page): its CSP allows them as frames, and only them, on this response."""
+    g.frame_origins = sorted(set(origins))
+
+
 def apply_cookies_and_headers(response: Response) -> Response:
     settings = context.settings()
     token = g.get("new_sso_token")
@@ -64,6 +70,8 @@ def apply_cookies_and_headers(response: Response) -> Response:
     if request.endpoint == "static":
         _add_missing(headers, _STATIC_HEADERS[settings.secure_cookies])
         return response
+    if g.get("frame_origins"):
+        headers["Content-Security-Policy"] = f"{CSP}; frame-src {' '.join(g.frame_origins)}"
     _add_missing(headers, _HEADERS[settings.secure_cookies])
     if request.blueprint != API_BLUEPRINT:
         headers.add("Vary", "Cookie")

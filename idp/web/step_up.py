@@ -1,17 +1,25 @@
 """The face check page (/account/face): a step-up a transaction asked for, or a real-person
-verification the person chose in the account centre. The step is idp/flows/step_up.py."""
+verification the person chose in the account centre; for a transaction, also an approval
+in the official app (/account/face/app/...), which the page waits for. The step is
+idp/flows/step_up.py."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
+from idp import context
 from idp.accounts.models import Person
+from idp.authn import Transactions, methods
+from idp.authn.devices import Devices
+from idp.authn.transaction import State
 from idp.db import db
 from idp.flows import step_up
+from idp.flows.step_up import AppState
 from idp.web.register import attempts
 from idp.web.security import login_required
-from idp.web.transactions import Page, resume_by_id
+from idp.web.transactions import Page, error_page, resume_by_id
 from realname.proofing import FaceOutcome
 
 bp = Blueprint("step_up", __name__)
@@ -19,9 +27,15 @@ bp = Blueprint("step_up", __name__)
 
 @bp.get("/account/face")
 @login_required
-def face_form() -> str:
+def face_form() -> Page:
+    return _face_page(request.args.get("txn"))
+
+
+def _face_page(txn_id: str | None, error: str | None = None, status: int = 200) -> Page:
     person = db.session.get(Person, g.sso.person_id)
-    return render_template("face.html", person=person, txn_id=request.args.get("txn"))
+    has_app = bool(txn_id) and bool(Devices(db.session).of(g.sso.person_id))
+    page = render_template("face.html", person=person, txn_id=txn_id, error=error, has_app=has_app)
+    return page, status
 
 
 @bp.post("/account/face")
@@ -56,6 +70,57 @@ def face() -> Page:
         ),
     }
     status = {FaceOutcome.unavailable: 503, FaceOutcome.too_many_attempts: 429}.get(outcome, 400)
-    return render_template(
-        "face.html", person=person, error=messages[outcome], txn_id=txn_id
-    ), status
+    return _face_page(txn_id, messages[outcome], status)
+
+
+@bp.post("/account/face/app")
+@login_required
+def ask_app() -> Page:
+    """Send the step-up a transaction waits for to the person's app."""
+    txn = Transactions(context.store()).find(request.form.get("txn", ""))
+    if txn is None or txn.state is not State.stepping_up:
+        return error_page("expired", "the sign-in took too long; start again from the service")
+    approval = step_up.ask_app(g.sso, txn)
+    return redirect(url_for("step_up.app_waiting", approval_id=approval.id), 303)
+
+
+@bp.get("/account/face/app/<approval_id>")
+@login_required
+def app_waiting(approval_id: str) -> Page:
+    state, txn_id = step_up.app_state(g.sso, approval_id)
+    if state is AppState.gone:
+        return _face_page(txn_id, _("The request to your app has expired. Send a new one."), 410)
+    person = db.session.get(Person, g.sso.person_id)
+    page = render_template("face.html", person=person, txn_id=txn_id, approval_id=approval_id)
+    return page, 200
+
+
+@bp.get("/account/face/app/<approval_id>/status")
+@login_required
+def app_status(approval_id: str) -> Response:
+    """What the waiting page polls: waiting, approved, denied or gone."""
+    state, _txn = step_up.app_state(g.sso, approval_id)
+    return jsonify(state=state.value)
+
+
+@bp.post("/account/face/app/<approval_id>/finish")
+@login_required
+def app_finish(approval_id: str) -> Page:
+    person = db.session.get(Person, g.sso.person_id)
+    assert person is not None
+    done = step_up.finish_app(g.sso, person, approval_id)
+    state, txn_id = done.state, done.txn_id
+    if state is AppState.waiting:
+        flash(_("Your app has not answered yet. Approve the request in the app."), "info")
+        return redirect(url_for("step_up.app_waiting", approval_id=approval_id), 303)
+    if state is AppState.approved and txn_id:
+        if methods.FACE.amr not in done.amr:
+            flash(_("The app approved without a face check, which this service needs."), "error")
+        return resume_by_id(txn_id, done.sso, posted=True)
+    if state is AppState.denied:
+        flash(_("The request was declined in the app."), "error")
+    else:
+        flash(_("The request to your app has expired. Send a new one."), "error")
+    if txn_id:
+        return redirect(url_for("step_up.face_form", txn=txn_id), 303)
+    return redirect(url_for("account.overview"), 303)
