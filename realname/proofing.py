@@ -280,3 +280,82 @@ def prove_real_person(
         detail={"score": round(result.score, 2), "loa": person.loa},
     )
     return outcome
+
+
+# -- a card and a face, no account session yet (a kiosk's ID card reader and camera) -------
+class CardOutcome(StrEnum):
+    verified = "verified"
+    format_rejected = "format_rejected"  # not a resident ID number, or no usable name
+    no_account = "no_account"  # nobody here holds this ID number, or that account is closed
+    no_match = "no_match"  # the registry does not have this name with this number, alive
+    not_live = "not_live"
+    mismatch = "mismatch"  # the face is not the registry photo's
+    unavailable = "unavailable"  # the registry or the face service did not answer
+
+
+@dataclass(frozen=True)
+class CardCheck:
+    outcome: CardOutcome
+    person: Person | None = None  # the account holding the number, once found
+    masked_number: str | None = None
+
+
+def prove_card_and_face(
+    session: Session,
+    accounts: Accounts,
+    registry: PopulationRegistry,
+    face: FaceVerifier,
+    *,
+    name: str,
+    id_number: str,
+    image_b64: str,
+    liveness_token: str,
+    channel: str,
+) -> CardCheck:
+    """Who an ID card names, when the registry knows the card's name with its number and a
+    live face matches the registry photo: the account holding that number (found by its
+    blind index, never by the name), raised to loa:4 as `prove_real_person` raises it.
+
+    Nobody is signed in yet: the card is the claim of identity and the face its proof,
+    so the account is looked up first and the registry asked only for one that exists.
+    The caller commits and limits the tries (per reader and per number, before asking).
+    Nothing is written unless the face was compared: then as `prove_real_person` does."""
+    verdict = check(IdType.RESIDENT, id_number)
+    name = unicodedata.normalize("NFKC", name).strip()
+    if not verdict.valid or verdict.normalised is None or not name or len(name) > MAX_NAME:
+        return CardCheck(CardOutcome.format_rejected)
+    number = verdict.normalised
+    masked = mask(IdType.RESIDENT, number)
+    index = id_index(accounts, IdType.RESIDENT, number)
+    person = session.scalar(select(Person).where(Person.id_number_index == index))
+    if person is None or not person.active:
+        return CardCheck(CardOutcome.no_account, masked_number=masked)
+    try:
+        record = registry.verify(name, number)
+    except ConnectorUnavailable:
+        return CardCheck(CardOutcome.unavailable, person, masked)
+    except ConnectorRejected:  # a name the registry cannot take
+        return CardCheck(CardOutcome.format_rejected, person, masked)
+    if not record.matched or record.photo_template_id is None:
+        return CardCheck(CardOutcome.no_match, person, masked)
+    try:
+        result = face.verify(record.photo_template_id, image_b64, liveness_token)
+    except ConnectorUnavailable:
+        return CardCheck(CardOutcome.unavailable, person, masked)
+    except ConnectorRejected:  # a frame the face service cannot read
+        return CardCheck(CardOutcome.mismatch, person, masked)
+    if not result.liveness:
+        outcome = CardOutcome.not_live
+    elif result.score < FACE_MATCH_THRESHOLD:
+        outcome = CardOutcome.mismatch
+    else:
+        outcome = CardOutcome.verified
+        person.loa = max(person.loa, REAL_PERSON_LOA)
+    record_event(
+        session,
+        REALPERSON_EVENTS[FaceOutcome(outcome.value)],
+        person_id=person.id,
+        channel=channel,
+        detail={"score": round(result.score, 2), "loa": person.loa, "method": "id_card"},
+    )
+    return CardCheck(outcome, person, masked)

@@ -16,6 +16,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _Revocation
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
 
+from idp.audit import record_event
 from idp.audit.events import Event
 from idp.keys import InvalidTokenError
 from idp.oidc.features import FEATURES
@@ -143,6 +144,7 @@ class RevocationEndpoint(HintOnly, _Revocation):
 
     def revoke_token(self, token: FoundToken, request: Any) -> None:
         artifacts = self.server.artifacts
+        self._end_kiosk_visit(token, request)
         if token.kind == "refresh_token":
             artifacts.revoke_grant(token.claims["gid"])
         else:
@@ -153,3 +155,25 @@ class RevocationEndpoint(HintOnly, _Revocation):
             actor=f"client:{token.client_id}",
             detail={"client_id": token.client_id},
         )
+
+    def _end_kiosk_visit(self, token: FoundToken, request: Any) -> None:
+        """A kiosk revoking its token says the person has left (RFC 7009 2.1 lets a
+        revocation reach the grant): their session at the kiosk ends, with every grant
+        made in it. Nothing else holds that session (no browser has its cookie)."""
+        client = self.server.clients.get(token.client_id)
+        grant = self.server.artifacts.grant(token.claims.get("gid"))
+        if client is None or client.channel != "kiosk" or not grant or not grant.get("sid"):
+            return
+        ended = self.server.sessions.end(grant["sid"])
+        revoked = self.server.artifacts.revoke_session_grants(grant["sid"], keep_offline=False)
+        if ended is not None:
+            record_event(
+                request.db,
+                Event.session_ended,
+                person_id=ended.person_id,
+                channel=ended.channel,
+                session_id=ended.id,
+                ip=request.remote_addr,
+                user_agent=request.user_agent,
+                detail={"reason": "kiosk_sign_out", "grants_revoked": revoked},
+            )
