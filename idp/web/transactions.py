@@ -23,7 +23,7 @@ from idp.authn.policy import Refusal, Step
 from idp.authn.release import release_for
 from idp.authn.transaction import Kind, Requester, Transaction
 from idp.db import db
-from idp.flows import act_for, consent
+from idp.flows import act_for, consent, device
 from idp.oidc import authorize as oidc_authorize
 from realname.agents import memberships_for
 
@@ -57,6 +57,7 @@ def _account_refuse(txn: Transaction, refusal: Refusal, reason: str) -> Answer:
 PROTOCOLS: dict[str, Protocol] = {
     oidc_authorize.PROTOCOL: Protocol(oidc_authorize.complete, oidc_authorize.refuse),
     "account": Protocol(_account_complete, _account_refuse),
+    device.PROTOCOL: Protocol(device.complete, device.refuse),  # typed at /device
 }
 
 
