@@ -203,6 +203,17 @@ def test_imports_point_down_the_layer_list_without_cycles() -> None:
     assert problems(ROOT) == []
 
 
+def test_the_reference_app_imports_nothing_of_ours() -> None:
+    """idp_app/ is a separate program that talks HTTP to the provider (DESIGN.md)."""
+    known = set(modules(ROOT))
+    found = {
+        f"{file.relative_to(ROOT)} imports {target}"
+        for file in (ROOT / "idp_app").rglob("*.py")
+        for target in imports(file, "idp_app." + file.stem, known)
+    }
+    assert found == set()
+
+
 # -- the checker itself, on a small tree ------------------------------------------------------
 DESIGN = """Imports point one way, down this list:
 
