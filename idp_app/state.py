@@ -81,14 +81,19 @@ def camera_of(path: Path) -> str | None:
 def save(path: Path, state: State) -> None:
     """Write the file whole (a new file, mode 0600, renamed over the old one)."""
     directory = path.parent if str(path.parent) else Path(".")
+    temporary: str | None = None
     try:
         fd, temporary = tempfile.mkstemp(prefix=".idp-app-", dir=directory)  # mode 0600
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(state.as_dict(), out, ensure_ascii=False, indent=2)
             out.write("\n")
         os.replace(temporary, path)
+        temporary = None
     except OSError as exc:
         raise StateError(f"cannot write the state file {path}: {_brief(exc)}") from None
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def _brief(exc: BaseException) -> str:
