@@ -20,11 +20,16 @@ from idp.accounts.services import Accounts
 from idp.accounts.sessions import SessionStore
 from idp.accounts.throttle import LoginThrottle
 from idp.authn import sign_out
+from idp.authn.approvals import ApprovalKind, listen
+from idp.channels import app as app_channel
+from idp.channels import hotline
+from idp.channels import kiosk as kiosk_channel
 from idp.context import Connectors
 from idp.crypto.passwords import PasswordHasher
 from idp.crypto.pii import PiiSealer
 from idp.keys import KeyRing
 from idp.keys import init_app as init_keys
+from idp.oidc import ciba_ping
 from idp.oidc import endpoints as oidc_endpoints
 from idp.oidc import runtime as oidc_runtime
 from idp.oidc.machine.app import MachineEndpoints
@@ -101,6 +106,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     web.csrf.exempt(oidc_endpoints.bp)  # RPs authenticate themselves; no browser forms
     web.csrf.exempt(web_authorize.start_posted)  # only forwards to GET /authorize
     app.register_blueprint(oidc_endpoints.bp)
+    web.csrf.exempt(app_channel.bp)  # the app signs each request with its device key
+    app.register_blueprint(app_channel.bp)
+    web.csrf.exempt(hotline.bp)  # the agent desk authenticates as an OAuth client
+    app.register_blueprint(hotline.bp)
+    kiosk_channel.init_app(app, runtime.server)  # the card + face rules the JWT bearer grant asks
+    web.csrf.exempt(kiosk_channel.bp)  # a kiosk authenticates with its key (private_key_jwt)
+    app.register_blueprint(kiosk_channel.bp)
+    listen(app, ApprovalKind.ciba, ciba_ping.on_answer)  # ping-mode desks are told at once
     admin.init_app(app)
     front = _front_layers(app, settings, keys, runtime)
     app.wsgi_app = front  # type: ignore[method-assign,assignment]

@@ -19,6 +19,7 @@ class Event(StrEnum):
     login_failed = "person:login:failed"
     login_blocked = "person:login:blocked"
     session_ended = "person:session:ended"
+    session_stepped_up = "person:session:stepped_up"  # by an approval in the app
     tokens_revoked = "person:tokens:revoked"
     password_changed = "person:password:changed"
     password_change_failed = "person:password:change_failed"
@@ -43,11 +44,35 @@ class Event(StrEnum):
     organization_rejected = "person:organization:rejected"
     agent_authorised = "person:agent:authorised"
     agent_revoked = "person:agent:revoked"
+    # the official app as an authenticator (idp/channels/app.py)
+    app_device_enrolled = "person:app_device:enrolled"
+    app_device_removed = "person:app_device:removed"
+    approval_answered = "person:approval:answered"
     # relying parties and their tokens
     code_replayed = "client:code:replayed"
     refresh_token_reused = "client:refresh_token:reused"
     access_token_revoked = "client:access_token:revoked"
     refresh_token_revoked = "client:refresh_token:revoked"
+    # the device authorization grant (RFC 8628: kiosks and TVs; idp/oidc/device.py)
+    device_authorization_requested = "client:device_authorization:requested"
+    device_authorization_approved = "person:device_authorization:approved"
+    device_authorization_denied = "person:device_authorization:denied"
+    device_tokens_issued = "client:device_tokens:issued"
+    # the hotline: OpenID CIBA (idp/oidc/ciba.py, grants/ciba.py) and SMS read-back
+    ciba_requested = "client:ciba:requested"
+    ciba_refused = "client:ciba:refused"  # no such caller, a wrong user_code
+    ciba_denied = "client:ciba:denied"  # denied by the caller, or the checks refused it
+    ciba_tokens_issued = "client:ciba_tokens:issued"
+    hotline_code_sent = "person:hotline_code:sent"
+    hotline_code_refused = "person:hotline_code:refused"
+    hotline_code_verified = "person:hotline_code:verified"
+    ciba_ping_delivered = "rp:ciba_ping:delivered"
+    ciba_ping_failed = "rp:ciba_ping:failed"
+    # a kiosk's ID card chip + face (RFC 7523 JWT bearer; idp/channels/kiosk.py)
+    kiosk_card_verified = "person:kiosk_card:verified"
+    kiosk_card_refused = "person:kiosk_card:refused"
+    kiosk_card_throttled = "client:kiosk_card:throttled"
+    kiosk_tokens_issued = "client:kiosk_tokens:issued"
     backchannel_logout_delivered = "rp:backchannel_logout:delivered"
     backchannel_logout_failed = "rp:backchannel_logout:failed"
     # administrators

@@ -68,7 +68,8 @@ class Approval:
     scopes: list[str] = field(default_factory=list)  # what the requester will read
     location: str | None = None  # the requesting browser's rough location (QR)
     level: int = 0  # the level the requester asked for (0: any)
-    id: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # hex: an id is typed and passed as a command-line argument (never starts with "-")
+    id: str = field(default_factory=lambda: secrets.token_hex(16))
     state: ApprovalState = ApprovalState.pending
     created_at: int = field(default_factory=lambda: int(time.time()))
     device_id: str | None = None  # the device that scanned it, then answered it

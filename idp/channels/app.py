@@ -31,7 +31,14 @@ from idp import context
 from idp.accounts.models import Person
 from idp.audit import record_event
 from idp.audit.events import Event
-from idp.authn.approvals import OPEN, Approval, ApprovalRefusedError, Approvals, user_code_alias
+from idp.authn.approvals import (
+    OPEN,
+    Approval,
+    ApprovalRefusedError,
+    Approvals,
+    announce,
+    user_code_alias,
+)
 from idp.authn.devices import Device, Devices
 from idp.channels.app_answers import answer_in_json, body, refuse
 from idp.channels.app_proofs import enrolling, signed_by_device
@@ -235,6 +242,7 @@ def _answer(
         },
     )
     db.session.commit()
+    announce(answered)  # the channel waiting for it (a CIBA ping) hears of it now
     return jsonify({**answered.public(), "amr": answered.amr})
 
 

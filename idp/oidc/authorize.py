@@ -77,7 +77,7 @@ def requester_for(client: Client) -> Requester:
     )
 
 
-def receive(values: MultiDict[str, str], channel: str = "web") -> Transaction | Answer:
+def receive(values: MultiDict[str, str], channel: str | None = None) -> Transaction | Answer:
     """A new authorization request: its transaction, or the error it gets at once."""
     params = {k: v for k, v in values.items()}
     duplicated = [k for k in values if len(values.getlist(k)) > 1]
@@ -95,7 +95,7 @@ def receive(values: MultiDict[str, str], channel: str = "web") -> Transaction | 
         requester=requester_for(client),
         protocol=PROTOCOL,
         reference=params,
-        channel=channel,
+        channel=channel or client.channel,  # the official app's sign-in is the app's
         level=_required_level(params, claims),
         max_age=int(params["max_age"]) if "max_age" in params else None,
         forced="login" in prompt,

@@ -49,6 +49,8 @@ def discovery_document(issuer: str, features: Features = FEATURES) -> dict[str, 
         "end_session_endpoint": f"{issuer}/end_session",
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": True,
+        "frontchannel_logout_session_supported": True,  # iss and sid always sent
         **{endpoint.metadata: f"{issuer}{endpoint.path}" for endpoint in features.endpoints},
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
@@ -75,6 +77,9 @@ def discovery_document(issuer: str, features: Features = FEATURES) -> dict[str, 
     for endpoint in features.endpoints:  # they take the token endpoint's methods
         if endpoint.auth_methods_metadata:
             document[endpoint.auth_methods_metadata] = list(features.client_auth_methods)
+    if features.ciba:  # OpenID CIBA Core 4 (push is not offered; requests are not signed)
+        document["backchannel_token_delivery_modes_supported"] = ["poll", "ping"]
+        document["backchannel_user_code_parameter_supported"] = True
     return document
 
 

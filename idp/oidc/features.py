@@ -10,9 +10,8 @@ authentication method is a flag here, with its default (as node oidc-provider's
 - client registration accepts exactly that (idp/oidc/clients.py, `GRANT_TYPES` and
   `AUTH_METHODS`), and each grant and endpoint takes the methods listed here.
 
-Device authorization (RFC 8628, kiosks) and CIBA (the hotline) are flags already, off:
-turning one on without its implementation registered is a start-up error, not a silently
-missing endpoint.
+A feature turned on without its implementation registered is a start-up error, not a
+silently missing endpoint.
 """
 
 from __future__ import annotations
@@ -65,9 +64,9 @@ class Features:
     # endpoints
     introspection: bool = True  # RFC 7662
     revocation: bool = True  # RFC 7009
-    device_flow: bool = False  # RFC 8628: device authorization endpoint + device_code grant
-    ciba: bool = False  # OpenID CIBA: backchannel authentication endpoint + ciba grant
-    jwt_bearer: bool = False  # RFC 7523: kiosk assertions (ID card chip + face)
+    device_flow: bool = True  # RFC 8628: device authorization endpoint + device_code grant
+    ciba: bool = True  # OpenID CIBA: backchannel authentication endpoint + ciba grant
+    jwt_bearer: bool = True  # RFC 7523: kiosk assertions (ID card chip + face)
     # client authentication at the token, introspection and revocation endpoints
     client_secret_basic: bool = True
     client_secret_post: bool = True

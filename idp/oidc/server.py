@@ -26,11 +26,22 @@ from idp.audit import record_event
 from idp.audit.events import Event
 from idp.db import Database
 from idp.oidc.artifacts import Artifacts
+from idp.oidc.ciba import BackchannelAuthenticationEndpoint
 from idp.oidc.client_auth import PrivateKeyJwt, client_secret_basic
 from idp.oidc.clients import ClientRegistry
-from idp.oidc.features import TOKEN_PATH, Features
+from idp.oidc.device import DeviceAuthorizationEndpoint
+from idp.oidc.features import (
+    CIBA_GRANT,
+    DEVICE_CODE_GRANT,
+    JWT_BEARER_GRANT,
+    TOKEN_PATH,
+    Features,
+)
 from idp.oidc.grants.authorization_code import AuthorizationCodeGrant, OpenIDConnect
+from idp.oidc.grants.ciba import CibaGrant
 from idp.oidc.grants.client_credentials import ClientCredentialsGrant
+from idp.oidc.grants.device_code import DeviceCodeGrant
+from idp.oidc.grants.jwt_bearer import JWTBearerGrant, KioskDesk
 from idp.oidc.grants.pkce import S256CodeChallenge
 from idp.oidc.grants.refresh_token import RefreshTokenGrant
 from idp.oidc.introspection import IntrospectionEndpoint, RevocationEndpoint
@@ -45,7 +56,7 @@ if TYPE_CHECKING:
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 # Each grant type and endpoint a feature may turn on, with what implements it. A feature
-# on without an entry here (device authorization, CIBA: still to come) stops the start.
+# on without an entry here stops the start.
 GRANTS: dict[str, tuple[type, Callable[[], list[Any]]]] = {
     "authorization_code": (
         AuthorizationCodeGrant,
@@ -53,10 +64,15 @@ GRANTS: dict[str, tuple[type, Callable[[], list[Any]]]] = {
     ),
     "refresh_token": (RefreshTokenGrant, lambda: [OpenIDConnect()]),
     "client_credentials": (ClientCredentialsGrant, list),
+    CIBA_GRANT: (CibaGrant, lambda: [OpenIDConnect()]),
+    DEVICE_CODE_GRANT: (DeviceCodeGrant, lambda: [OpenIDConnect()]),
+    JWT_BEARER_GRANT: (JWTBearerGrant, lambda: [OpenIDConnect()]),
 }
 ENDPOINTS: dict[str, type[Endpoint]] = {
     "introspection": IntrospectionEndpoint,
     "revocation": RevocationEndpoint,
+    "backchannel_authentication": BackchannelAuthenticationEndpoint,
+    "device_authorization": DeviceAuthorizationEndpoint,
 }
 
 
@@ -88,6 +104,8 @@ class OidcServer(AuthorizationServer):
         # the SSO sessions a grant opens when a person signed in elsewhere (an app
         # approval, a kiosk's card): the device, CIBA and JWT bearer grants
         self.sessions = sessions
+        # the kiosk channel's rules for the JWT bearer grant (idp/channels/kiosk.py)
+        self.kiosk: KioskDesk | None = None
 
     # -- Authlib's hooks -------------------------------------------------------------------
     def query_client(self, client_id: str) -> Client | None:

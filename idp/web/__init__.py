@@ -14,11 +14,14 @@ from flask_wtf.csrf import CSRFProtect
 from idp.web import (
     account,
     authorize,
+    device,
     errors,
     organizations,
     pages,
+    qr,
     recover,
     register,
+    sms_login,
     step_up,
     transactions,
 )
@@ -38,10 +41,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(authorize.bp)
     app.register_blueprint(transactions.bp)
+    app.register_blueprint(device.bp)
     app.register_blueprint(step_up.bp)
     app.register_blueprint(register.bp)
     app.register_blueprint(recover.bp)
     app.register_blueprint(organizations.bp)
+    app.register_blueprint(qr.bp)
+    app.register_blueprint(sms_login.bp)
     errors.init_app(app)
     app.url_value_preprocessor(refuse_impossible_ids)
     app.before_request(load_sso_session)

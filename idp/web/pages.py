@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -12,15 +12,17 @@ from sqlalchemy import text
 from werkzeug.wrappers import Response
 
 from idp import context
+from idp.authn import Transactions
 from idp.db import db
-from idp.flows import login, logout
-from idp.web.security import end_sso_cookie, safe_next, start_sso_cookie
-from idp.web.transactions import account_sign_in, resume_by_id, start
+from idp.flows import login, logout, sms_login
+from idp.oidc import frontchannel
+from idp.web import account, qr
+from idp.web.security import end_sso_cookie, safe_next
+from idp.web.sign_in import METHODS, TABS, hand_off, login_again, tab_of, txn_id_of
 
 bp = Blueprint("web", __name__)
 
 MAX_IDENTIFIER = 128
-MAX_TXN_ID = 64
 # The account a failed sign-in typed (perhaps an ID number), to fill the form in again:
 # kept in Redis, since anyone holding the `idp_state` cookie can read what is in it; the
 # cookie carries only a random reference to it.
@@ -36,12 +38,41 @@ def home() -> Response:
 @bp.get("/login")
 def login_form() -> Response | str:
     next_url = safe_next(request.args.get("next"))
-    txn_id = _txn_id(request.args)
+    txn_id = txn_id_of(request.args)
     _check_parts_answer()  # say "unavailable" now, not after the person typed a password
     if g.sso is not None and "switch" not in request.args:
         return redirect(next_url or url_for("account.overview"))
+    method = request.args.get("method", "")
+    return _login_page(next_url, txn_id, method if method in METHODS else METHODS[0])
+
+
+def _login_page(
+    next_url: str | None, txn_id: str | None, method: str, *, blocked: str | None = None
+) -> str:
+    """The sign-in page: tabs 个人用户 / 法人用户, methods 账号密码 / 短信验证码 / 扫码登录,
+    each a link that works without script (the page is drawn again for it)."""
+    tab = tab_of(request.values)
+    keep: dict[str, Any] = {"txn": txn_id, "next": next_url, "switch": request.args.get("switch")}
+    shown: dict[str, object] = {}
+    if method == "password":
+        typed = request.form.get("username", "").strip()[:MAX_IDENTIFIER]
+        shown["username"] = typed or _typed_account()
+    elif method == "sms":
+        flow_id = request.args.get("sms", "")[:64]
+        shown["sms_phone"] = sms_login.phone_shown(flow_id) if flow_id else None
+        shown["sms_flow"] = flow_id
+    else:
+        shown["qr"] = qr.panel(txn_id, next_url, request.args.get("qr", "")[:64] or None)
     return render_template(
-        "login.html", next_url=next_url, txn_id=txn_id, username=_typed_account()
+        "login.html",
+        next_url=next_url,
+        txn_id=txn_id,
+        tab=tab,
+        method=method,
+        blocked=blocked,
+        tab_links={t: url_for("web.login_form", **keep, tab=t, method=method) for t in TABS},
+        method_links={m: url_for("web.login_form", **keep, tab=tab, method=m) for m in METHODS},
+        **shown,
     )
 
 
@@ -50,8 +81,8 @@ def login_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str
     identifier = request.form.get("username", "").strip()[:MAX_IDENTIFIER]
     password = request.form.get("password", "")
     next_url = safe_next(request.form.get("next"))
-    txn_id = _txn_id(request.form)
-    again = redirect(url_for("web.login_form", next=next_url, txn=txn_id), 303)
+    txn_id = txn_id_of(request.form)
+    again = redirect(login_again(request.form), 303)
     if not identifier or not password:
         flash(_("Enter your account and password."), "error")
         _keep_typed_account(identifier)
@@ -60,7 +91,7 @@ def login_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str
     result = login.sign_in_with_password(
         identifier,
         password,
-        channel="web",
+        channel=_channel_of(txn_id),
         ip=request.remote_addr,
         user_agent=request.user_agent.string,
     )
@@ -71,9 +102,7 @@ def login_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str
             minutes=minutes,
         )
         return (
-            render_template(
-                "login.html", next_url=next_url, txn_id=txn_id, username=identifier, blocked=message
-            ),
+            _login_page(next_url, txn_id, "password", blocked=message),
             429,
             {"Retry-After": str(max(result.retry_after, 1))},
         )
@@ -83,21 +112,14 @@ def login_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str
         return again
 
     assert result.token is not None and result.session is not None
-    if g.sso is not None:  # signing in again in this browser replaces the old session
-        logout.sign_out(g.sso, reason="replaced")
-    start_sso_cookie(result.token)
-    session.pop("csrf_token", None)  # a new CSRF secret for the signed-in session
-    # The sign-in hands back to the transaction that asked for it (by id); a sign-in no
-    # service asked for is the account centre's own, through the same checks.
-    if txn_id:
-        return resume_by_id(txn_id, result.session, posted=True)
-    destination = next_url or url_for("account.overview")
-    return start(account_sign_in(destination), result.session, posted=True)
+    return hand_off(result.token, result.session, txn_id=txn_id, next_url=next_url)
 
 
-def _txn_id(values: Mapping[str, str]) -> str | None:
-    txn_id = values.get("txn", "")
-    return txn_id if 0 < len(txn_id) <= MAX_TXN_ID and txn_id.isprintable() else None
+def _channel_of(txn_id: str | None) -> str:
+    """The channel the sign-in belongs to: the transaction's (the official app signs in
+    through this form too), else the web hall's."""
+    txn = Transactions(context.store()).find(txn_id) if txn_id else None
+    return txn.channel if txn is not None else "web"
 
 
 def _keep_typed_account(identifier: str) -> None:
@@ -125,10 +147,13 @@ def logout_confirm() -> Response | str:
 
 @bp.post("/logout")
 def logout_submit() -> Response:
+    frames = frontchannel.targets([g.sso.id]) if g.sso is not None else []
     if g.sso is not None:
         logout.sign_out(g.sso)
         end_sso_cookie()
         session.clear()
+    if frames:  # the RPs' front-channel logout pages are loaded first
+        return account.after_sign_out(frames)
     flash(_("You have signed out."), "info")
     return redirect(url_for("web.login_form"), 303)
 

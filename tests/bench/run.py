@@ -30,7 +30,7 @@ import sys
 import time
 from typing import Any
 
-from tests.bench import rotation
+from tests.bench import ciba, device, rotation
 from tests.bench.client import Connection, RequestBuilder, basic_auth
 from tests.bench.measuring import (
     BASELINE_SECONDS,
@@ -54,6 +54,8 @@ from tests.bench.signing import bench_signing, signing_summary
 SCENARIOS = ["discovery", "jwks", "client_credentials", "introspection", "userinfo",
              "refresh", "refresh_sm2", "signing", "signin", "signin_keycloak_cost",
              "rotation"]  # fmt: skip
+SCENARIOS.insert(SCENARIOS.index("rotation"), ciba.NAME)  # the hotline's desk polling
+SCENARIOS.insert(SCENARIOS.index("rotation"), device.NAME)  # kiosks, each at its interval
 # signin_keycloak_cost: the same sign-ins on a second provider whose argon2id parameters
 # are Keycloak's defaults (t=5, m=7168 KiB, p=1; OWASP lists them as equivalent to our
 # t=2, m=19456 KiB): the issue compares with Keycloak "at equal argon2id cost".
@@ -156,6 +158,10 @@ def bench_idp(results: list[dict[str, Any]], wanted: list[str]) -> None:
         for name in wanted:
             if name in specs:
                 measure(idp, specs[name], SECONDS, results)
+        if ciba.NAME in wanted:  # a pending request made just before it is polled
+            ciba.bench_ciba_poll(idp, results)
+        if device.NAME in wanted:  # a pool of pending device codes, made just before
+            device.bench_device_poll(idp, results)
         if "signin_keycloak_cost" in wanted:
             bench_signin_at_keycloak_cost(results)
         if "rotation" in wanted:
@@ -236,6 +242,8 @@ def summarise(
                 del entry[key]
         scenarios[name] = entry
     _gm_summary(results, scenarios)
+    ciba.summarise(scenarios)
+    device.summarise(scenarios)
     other = sum(r.get("other_cpu_s", 0) for r in results if r.get("server") == "idp")
     busy = sum(r["seconds"] for r in results if r.get("server") == "idp") * CORES
     return {

@@ -73,7 +73,7 @@ def test_ending_a_session_from_another_browser(new_page: Callable[..., Any], pro
     expect(rows).to_have_count(2)
     expect(a.locator("tr[data-session].current")).to_have_count(1)
     other = a.locator("tr[data-session]:not(.current)")
-    other.get_by_role("button", name=re.compile(r"^(结束|End)$")).click()
+    other.get_by_role("button", name=re.compile(r"^(结束|End)")).click()
     a.wait_for_url(f"{provider.url}/account#sessions")
     expect(a.locator(".notice")).to_have_text("该会话已结束。")
     expect(rows).to_have_count(1)

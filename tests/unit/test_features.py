@@ -11,9 +11,9 @@ import pytest
 
 from idp.oidc.clients import ClientMetadataError, create_client
 from idp.oidc.endpoints import discovery_document
-from idp.oidc.features import CIBA_GRANT, DEVICE_CODE_GRANT, FEATURES, Features
+from idp.oidc.features import CIBA_GRANT, DEVICE_CODE_GRANT, FEATURES, JWT_BEARER_GRANT, Features
 from idp.oidc.machine.app import MachineEndpoints
-from idp.oidc.server import FeatureUnavailableError, OidcServer, register_features
+from idp.oidc.server import GRANTS, FeatureUnavailableError, OidcServer, register_features
 
 ISSUER = "https://idp.example.test"
 
@@ -31,8 +31,20 @@ def flask(environ: Any, start_response: Any) -> list[bytes]:
 
 
 def test_the_defaults_are_what_the_provider_serves_today() -> None:
-    assert FEATURES.grant_types == ("authorization_code", "refresh_token", "client_credentials")
-    assert [e.path for e in FEATURES.endpoints] == ["/introspect", "/revoke"]
+    assert FEATURES.grant_types == (
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        DEVICE_CODE_GRANT,
+        CIBA_GRANT,
+        JWT_BEARER_GRANT,
+    )
+    assert [e.path for e in FEATURES.endpoints] == [
+        "/introspect",
+        "/revoke",
+        "/device_authorization",
+        "/backchannel_authenticate",
+    ]
     assert FEATURES.client_auth_methods == (
         "client_secret_basic",
         "client_secret_post",
@@ -50,8 +62,9 @@ def test_discovery_advertises_what_is_on_and_nothing_else() -> None:
     assert document["revocation_endpoint_auth_methods_supported"] == list(
         FEATURES.client_auth_methods
     )
-    assert "device_authorization_endpoint" not in document
-    assert "backchannel_authentication_endpoint" not in document
+    assert document["device_authorization_endpoint"] == f"{ISSUER}/device_authorization"
+    assert document["backchannel_authentication_endpoint"] == f"{ISSUER}/backchannel_authenticate"
+    assert document["backchannel_token_delivery_modes_supported"] == ["poll", "ping"]
     narrow = discovery_document(ISSUER, Features(introspection=False, private_key_jwt=False))
     assert "introspection_endpoint" not in narrow
     assert "introspection_endpoint_auth_methods_supported" not in narrow
@@ -59,22 +72,33 @@ def test_discovery_advertises_what_is_on_and_nothing_else() -> None:
     assert "private_key_jwt" not in narrow["revocation_endpoint_auth_methods_supported"]
 
 
-def test_device_flow_and_ciba_are_flags_that_are_off() -> None:
-    assert not FEATURES.device_flow and not FEATURES.ciba
+def test_device_flow_and_ciba_are_flags() -> None:
+    assert FEATURES.device_flow  # kiosks and TVs: implemented (idp/oidc/device.py), on
+    assert FEATURES.ciba  # the hotline: implemented (idp/oidc/ciba.py), on
     on = Features(device_flow=True, ciba=True)
     document = discovery_document(ISSUER, on)
     assert document["device_authorization_endpoint"] == f"{ISSUER}/device_authorization"
     assert {DEVICE_CODE_GRANT, CIBA_GRANT} <= set(document["grant_types_supported"])
 
 
-@pytest.mark.parametrize("features", [Features(device_flow=True), Features(ciba=True)])
-def test_a_feature_on_without_its_implementation_stops_the_start(features: Features) -> None:
+def test_a_feature_on_without_its_implementation_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(GRANTS, DEVICE_CODE_GRANT)  # as before the device grant was written
     with pytest.raises(FeatureUnavailableError, match="not implemented yet"):
-        server_with(features)
+        server_with(Features(device_flow=True))
 
 
 def test_the_server_registers_and_the_pipeline_mounts_only_what_is_on() -> None:
-    server = server_with(Features(introspection=False, client_credentials=False))
+    server = server_with(
+        Features(
+            introspection=False,
+            client_credentials=False,
+            device_flow=False,
+            ciba=False,
+            jwt_bearer=False,
+        )
+    )
     assert server.endpoint("revocation").ENDPOINT_NAME == "revocation"
     with pytest.raises(KeyError):
         server.endpoint("introspection")
@@ -86,10 +110,18 @@ def test_the_server_registers_and_the_pipeline_mounts_only_what_is_on() -> None:
     assert answer == [b"flask"]  # not mounted: an ordinary path, Flask's
 
 
+def test_the_jwt_bearer_grant_is_on_registered_and_advertised() -> None:
+    assert FEATURES.jwt_bearer
+    assert JWT_BEARER_GRANT in discovery_document(ISSUER)["grant_types_supported"]
+    registered = [grant.GRANT_TYPE for grant, _extensions in server_with(FEATURES)._token_grants]
+    assert JWT_BEARER_GRANT in registered
+    off = discovery_document(ISSUER, Features(jwt_bearer=False))
+    assert JWT_BEARER_GRANT not in off["grant_types_supported"]
+
+
 @pytest.mark.parametrize(
     "metadata, field",
     [
-        ({"grant_types": [DEVICE_CODE_GRANT]}, "grant_types"),
         ({"grant_types": ["password"]}, "grant_types"),
         ({"token_endpoint_auth_method": "tls_client_auth"}, "token_endpoint_auth_method"),
     ],

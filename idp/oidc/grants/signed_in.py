@@ -23,9 +23,7 @@ class _Server(Protocol):
     artifacts: Artifacts
 
 
-def authorization_for(
-    server: _Server, ready: Ready, client: Client
-) -> tuple[Authorization, str]:
+def authorization_for(server: _Server, ready: Ready, client: Client) -> tuple[Authorization, str]:
     """The Authorization the tokens are made from, and the scope they carry."""
     if Transactions(server.artifacts.store).consume(ready.txn.id) is None:
         raise InvalidGrantError(description="this request has been answered already")
