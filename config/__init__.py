@@ -103,11 +103,7 @@ class Settings:
     session_absolute_timeout: int = _setting(
         43200, "IDP_SESSION_ABSOLUTE_TIMEOUT", "seconds", minimum=300
     )
-    app_client_id: str = _setting(
-        "gov-idp-app",
-        "IDP_APP_CLIENT_ID",
-        "client_id of the official mobile app (made by `idp db upgrade`)",
-    )
+    app_client_id: str = _setting("gov-idp-app", "IDP_APP_CLIENT_ID", "the official app's client")
     kiosk_idle_timeout: int = _setting(
         120,
         "IDP_KIOSK_IDLE_TIMEOUT",

@@ -20,12 +20,11 @@ from idp import context
 from idp.accounts.models import Person
 from idp.authn.approvals import ApprovalRefusedError, Approvals, ApprovalState
 from idp.db import db
-from idp.oidc import ciba, ciba_ping, ciba_requests
+from idp.oidc import ciba, ciba_requests
 from idp.oidc.features import CIBA_GRANT
 from idp.oidc.runtime import oidc
 from tests.integration.channels.ciba_support import (
     Desk,
-    NotificationServer,
     answer,
     approval_of,
     audit_events,
@@ -355,48 +354,3 @@ def test_a_desk_authenticating_with_its_key(app: Any, person: dict[str, str]) ->
     answer(app, auth_req_id)
     form = {"grant_type": CIBA_GRANT, "auth_req_id": auth_req_id, **assertion()}
     assert "id_token" in http.post("/token", data=form).json
-
-
-# -- ping mode ----------------------------------------------------------------------------
-def test_a_ping_desk_is_told_when_the_caller_answers(app: Any, person: dict[str, str]) -> None:
-    notified = NotificationServer()
-    try:
-        desk = register_desk(
-            app, mode="ping", backchannel_client_notification_endpoint=notified.url
-        )
-        auth_req_id = started(
-            app, desk, login_hint=person["phone"], client_notification_token="desk-secret-8e1f"
-        )
-        assert not notified.received
-        answer(app, auth_req_id)
-        assert notified.arrived.wait(10) and ciba_ping.wait_idle(10)
-        [ping] = notified.received
-        assert ping["headers"]["Authorization"] == "Bearer desk-secret-8e1f"
-        assert ping["headers"]["Content-Type"] == "application/json"
-        assert json.loads(ping["body"]) == {"auth_req_id": auth_req_id}
-        assert "id_token" in poll(app, desk, auth_req_id).json  # then the tokens, at once
-        [row] = audit_events(app, "rp:ciba_ping:delivered")
-        assert row.detail == {"client_id": desk.client_id, "attempts": 1, "status": 204}
-    finally:
-        notified.close()
-
-
-def test_a_ping_refused_is_not_sent_again_and_the_desk_may_still_poll(
-    app: Any, person: dict[str, str]
-) -> None:
-    notified = NotificationServer(status=401)
-    try:
-        desk = register_desk(
-            app, mode="ping", backchannel_client_notification_endpoint=notified.url
-        )
-        auth_req_id = started(
-            app, desk, login_hint=person["phone"], client_notification_token="desk-secret-8e1f"
-        )
-        answer(app, auth_req_id, approve=False)
-        assert notified.arrived.wait(10) and ciba_ping.wait_idle(10)
-        assert len(notified.received) == 1
-        [row] = audit_events(app, "rp:ciba_ping:failed")
-        assert row.detail["status"] == 401
-        assert error_of(poll(app, desk, auth_req_id)) == (400, "access_denied")
-    finally:
-        notified.close()
