@@ -30,17 +30,13 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.hooks import hooked
 from authlib.oauth2.rfc8628 import AuthorizationPendingError, ExpiredTokenError, SlowDownError
 
-from idp.accounts.models import Person
 from idp.audit import record_event
 from idp.audit.events import Event
-from idp.authn import Ready, Refused, Transactions
+from idp.authn import Ready, Refused
 from idp.authn.approvals import OPEN, Approval, ApprovalRefusedError, Approvals, ApprovalState
-from idp.authn.approved import settle
-from idp.authn.devices import Devices
-from idp.authn.methods import evidence_for_amr
 from idp.oidc.ciba_requests import UNKNOWN_REQUEST, CibaRequest, CibaRequests
 from idp.oidc.features import CIBA_GRANT, FEATURES
-from idp.oidc.grants.signed_in import authorization_for
+from idp.oidc.grants.signed_in import authorization_for, settle_on_the_app
 from idp.oidc.models import Client
 from idp.oidc.tokens import Authorization
 
@@ -111,27 +107,9 @@ class CibaGrant(BaseGrant, TokenEndpointMixin):
             raise InvalidGrantError(
                 description="tokens were issued for this request already"
             ) from None
-        db = self.request.db
-        person = db.get(Person, approval.person_id)
-        proof = evidence_for_amr(person, approval.amr) if person and person.active else None
-        if proof is None:
+        outcome = settle_on_the_app(self.server, self.request, approval, found.txn_id)
+        if outcome is None:
             self._refuse(requests, found, "the approval does not prove who the person is")
-        txns = Transactions(self.server.artifacts.store)
-        txn = txns.find(found.txn_id)
-        if txn is None:
-            raise ExpiredTokenError(description="the request has expired; start a new one")
-        device = Devices(db).get(approval.device_id)
-        outcome = settle(
-            txns,
-            txn,
-            proof,
-            sessions=self.server.sessions,
-            db=db,
-            consent_given=True,  # the app showed who asks and what it will read
-            device=device.name if device is not None else None,
-            ip=self.request.remote_addr,
-            user_agent=self.request.user_agent,
-        )
         if isinstance(outcome, Ready):
             return authorization_for(self.server, outcome, client)
         if isinstance(outcome, Refused):

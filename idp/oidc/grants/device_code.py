@@ -37,19 +37,15 @@ from authlib.oauth2.rfc8628 import (
 )
 from authlib.oauth2.rfc8628 import DeviceCodeGrant as _DeviceCodeGrant
 
-from idp.accounts.models import Person
 from idp.audit.events import Event
 from idp.authn import Halted, Outcome, Ready, Refused
 from idp.authn.approvals import OPEN, Approval, ApprovalRefusedError, Approvals, ApprovalState
-from idp.authn.approved import settle
-from idp.authn.devices import Devices
-from idp.authn.methods import evidence_for_amr
 from idp.authn.release import release_for
 from idp.authn.transaction import State, Transactions
 from idp.flows.device import refusal_of, signed_in_on_the_web
 from idp.oidc.device import DeviceCode, DeviceCodes
 from idp.oidc.features import FEATURES
-from idp.oidc.grants.signed_in import authorization_for
+from idp.oidc.grants.signed_in import authorization_for, settle_on_the_app
 from idp.oidc.models import Client
 
 USED = "this device code has been used already"
@@ -139,27 +135,10 @@ class DeviceCodeGrant(_DeviceCodeGrant):
     def _from_the_app(self, approval: Approval, code: DeviceCode) -> Outcome:
         """Approved with a device key: a session for the person at the kiosk, decided by
         the same checks as every sign-in."""
-        db = self.request.db
-        person = db.get(Person, approval.person_id) if approval.person_id else None
-        proof = evidence_for_amr(person, approval.amr) if person is not None else None
-        if proof is None:
+        outcome = settle_on_the_app(self.server, self.request, approval, code.txn_id)
+        if outcome is None:
             raise AccessDeniedError(description="the approval proves no way of signing in")
-        txns = Transactions(self.server.artifacts.store)
-        txn = txns.find(code.txn_id)
-        if txn is None:
-            raise ExpiredTokenError(description="the request has expired; start again")
-        device = Devices(db).get(approval.device_id)
-        return settle(
-            txns,
-            txn,
-            proof,
-            sessions=self.server.sessions,
-            db=db,
-            consent_given=True,  # the app showed who asks and what it will read
-            device=device.name if device is not None else None,
-            ip=self.request.remote_addr,
-            user_agent=self.request.user_agent,
-        )
+        return outcome
 
     def _from_the_browser(self, approval: Approval, web_txn: str, code: DeviceCode) -> Outcome:
         """Approved in a browser: its transaction went through the checks there and is

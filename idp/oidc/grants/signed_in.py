@@ -6,11 +6,18 @@ release and nothing more, as a code would."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from authlib.oauth2.rfc6749 import InvalidGrantError
+from authlib.oauth2.rfc8628 import ExpiredTokenError
 
-from idp.authn import Ready, Transactions
+from idp.accounts.models import Person
+from idp.accounts.sessions import SessionStore
+from idp.authn import Outcome, Ready, Transactions
+from idp.authn.approvals import Approval
+from idp.authn.approved import settle
+from idp.authn.devices import Devices
+from idp.authn.methods import evidence_for_amr
 from idp.oidc.artifacts import Artifacts
 from idp.oidc.models import Client
 from idp.oidc.tokens import Authorization
@@ -21,6 +28,38 @@ class _Server(Protocol):
     importing it here would be a cycle) is used here."""
 
     artifacts: Artifacts
+    sessions: SessionStore
+
+
+def settle_on_the_app(
+    server: _Server, request: Any, approval: Approval, txn_id: str
+) -> Outcome | None:
+    """An approval answered on the app (device grant, CIBA), decided by the checks every
+    sign-in goes through, for a session at the requester's channel named after the phone.
+    None when it proves nothing of an active person; ExpiredTokenError when its
+    transaction is gone."""
+    db = request.db
+    person = db.get(Person, approval.person_id) if approval.person_id else None
+    active = person is not None and person.active
+    proof = evidence_for_amr(person, approval.amr) if person is not None and active else None
+    if proof is None:
+        return None
+    txns = Transactions(server.artifacts.store)
+    txn = txns.find(txn_id)
+    if txn is None:
+        raise ExpiredTokenError(description="the request has expired; start a new one")
+    device = Devices(db).get(approval.device_id)
+    return settle(
+        txns,
+        txn,
+        proof,
+        sessions=server.sessions,
+        db=db,
+        consent_given=True,  # the app showed who asks and what it will read
+        device=device.name if device is not None else None,
+        ip=request.remote_addr,
+        user_agent=request.user_agent,
+    )
 
 
 def authorization_for(server: _Server, ready: Ready, client: Client) -> tuple[Authorization, str]:
