@@ -147,3 +147,33 @@ def test_throttle_refuses_more_than_100():
 def test_unknown_identifiers_are_keyed_case_insensitively():
     assert account_key(None, " Ghost ") == account_key(None, "ghost")
     assert account_key("p1", "anything") == "p:p1"
+
+
+def test_stop_returns_once_the_server_has_exited_and_it_can_start_again(short_tmp):
+    url = embedded.ensure_running(short_tmp)
+    client = connect(url).client
+    client.set("k", "v")  # a connected client, as the app's pool keeps one
+    pid = int((short_tmp / "redis.pid").read_text())
+    embedded.stop(short_tmp)
+    assert not embedded._running(pid)
+    assert not (short_tmp / embedded.SOCKET_NAME).exists()
+    embedded.ensure_running(short_tmp)
+    assert int((short_tmp / "redis.pid").read_text()) != pid
+    assert connect(url).client.get("k") is None  # nothing persisted
+    embedded.stop(short_tmp)
+
+
+def test_an_exited_process_not_yet_reaped_is_not_running():
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 10
+        while embedded._running(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not embedded._running(child.pid)  # a zombie until waited for
+        assert child.poll() == 0
+    finally:
+        child.wait()

@@ -29,10 +29,10 @@ from idp.store import ArtifactStore, connect, embedded
 @pytest.fixture(params=["embedded", "server"])
 def store(request: pytest.FixtureRequest, short_tmp: Path) -> Iterator[ArtifactStore]:
     if request.param == "embedded":
-        url = embedded.ensure_running(short_tmp)
+        yield connect(embedded.ensure_running(short_tmp))
+        embedded.stop(short_tmp)
     else:
-        url = request.getfixturevalue("redis_server").url
-    yield connect(url)
+        yield connect(request.getfixturevalue("redis_server").url)
 
 
 @pytest.fixture(autouse=True)
