@@ -1,6 +1,9 @@
 """Simplified Chinese for every UI string. `make i18n` extracts the English msgids and
 writes them with these translations to idp/web/translations/zh/LC_MESSAGES/messages.po."""
 
+import importlib.util
+from pathlib import Path
+
 ZH = {
     "Whether your real name is verified": "是否已实名认证",
     "Your assurance level": "可信等级",
@@ -305,3 +308,20 @@ ZH = {
     "Scan this code with the official app": "请使用官方 App 扫描此二维码",
     "This QR code signs you in on a computer. Open the official app, tap Scan, and scan the code on the computer's screen.": "此二维码用于在电脑上登录。请打开官方 App，点击“扫一扫”，扫描电脑屏幕上的二维码。",
 }
+
+
+def _more(folder: Path) -> None:
+    """Later areas keep their strings in files of their own: scripts/zh/<area>.py, each
+    with a ZH dict. A string translated twice differently is an error, not a silent pick."""
+    for path in sorted(folder.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"zh_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for english, chinese in module.ZH.items():
+            if ZH.get(english, chinese) != chinese:
+                raise ValueError(f"{path.name}: {english!r} is translated differently elsewhere")
+            ZH[english] = chinese
+
+
+_more(Path(__file__).with_name("zh"))

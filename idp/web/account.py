@@ -28,6 +28,7 @@ from idp.flows import logout
 from idp.oidc import frontchannel
 from idp.oidc.models import Client, Consent
 from idp.oidc.runtime import oidc
+from idp.web import forms
 from idp.web.security import allow_frames, end_sso_cookie, login_required
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -36,6 +37,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 # browser's cookie holds only a random reference; the page is shown once).
 SIGNED_OUT_KIND = "signed-out"
 SIGNED_OUT_TTL = 300
+PASSWORD_FORM = "password-change"  # noqa: S105 - a form's name, not a password
 
 
 def password_problem_text(problem: PasswordProblem) -> str:
@@ -73,6 +75,7 @@ def overview() -> str:
         "account.html",
         consents=consents,
         person=person,
+        password_form=forms.refused(PASSWORD_FORM),
         phone=context.accounts().masked_phone(person),
         sessions=context.sessions().list_for_person(person.id),
         current_id=g.sso.id,
@@ -128,7 +131,10 @@ def change_password() -> Response:
     accounts, throttle = context.accounts(), context.login_throttle()
     current = request.form.get("current_password", "")
     new, confirm = request.form.get("new_password", ""), request.form.get("confirm_password", "")
-    back = redirect(url_for("account.overview") + "#password", 303)
+
+    def refused(name: str, message: str) -> Response:
+        forms.refuse(PASSWORD_FORM, {name: message}, request.form)
+        return redirect(url_for("account.overview") + "#password", 303)
 
     key = account_key(person.id, "")
     attempt = throttle.attempt(key, request.remote_addr)
@@ -142,17 +148,14 @@ def change_password() -> Response:
             session_id=g.sso.id,
         )
         db.session.commit()
-        flash(_("Your current password is incorrect."), "error")
-        return back
+        return refused("current_password", _("Your current password is incorrect."))
     throttle.succeeded(attempt)  # the current password was right, whatever follows
     if new != confirm:
-        flash(_("The two new passwords do not match."), "error")
-        return back
+        return refused("confirm_password", _("The two new passwords do not match."))
     try:
         accounts.set_password(person, new)
     except PasswordRejectedError as rejected:
-        flash(password_problem_text(rejected.problem), "error")
-        return back
+        return refused("new_password", password_problem_text(rejected.problem))
 
     record_event(
         db.session,
@@ -170,7 +173,7 @@ def change_password() -> Response:
         return redirect(url_for("web.login_form"), 303)
     logout.after_password_change(person.id, keep=g.sso.id, reason="password_changed")
     flash(_("Your password has been changed. Your other sessions were signed out."), "info")
-    return back
+    return redirect(url_for("account.overview"), 303)
 
 
 @bp.post("/sessions/<session_id>/end")
