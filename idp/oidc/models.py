@@ -11,7 +11,7 @@ import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import JSON, Boolean, String, false
+from sqlalchemy import JSON, Boolean, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.authn.models import Consent
@@ -63,6 +63,9 @@ class Client(Base):
     )
     # OpenID Front-Channel Logout 1.0: loaded in an iframe when the person signs out
     frontchannel_logout_uri: Mapped[str | None] = mapped_column(String(512))
+    # PNG or JPEG shown on sign-in and consent, served from our origin (checked when
+    # registered: idp/oidc/logos.py); deferred, so loading a client never reads it
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 
