@@ -36,6 +36,7 @@ class CodeProblem(StrEnum):
 class CodeRefused:
     problem: CodeProblem
     tries_left: int | None = None
+    wait: int | None = None  # too_many_codes: seconds before a code can be sent again
 
 
 def send_code(
@@ -52,14 +53,14 @@ def send_code(
 
     With `deliver=False` nothing is sent but everything else happens alike (rate limits, a
     stored code, tries): a decoy, so a flow cannot tell whether a number has an account."""
-    phone_key = hashlib.sha256(phone.encode()).hexdigest()[:32]
+    phone_key = _phone_key(phone)
     # Set, not looked up: simultaneous requests must not all find "no recent code".
     if not store.add_once("sms-recent", phone_key, {}, PHONE_RESEND_AFTER):
-        return CodeRefused(CodeProblem.too_many_codes)
-    if store.incr("sms-phone", phone_key, 3600) > PHONE_SENDS_PER_HOUR or (
-        ip and store.incr("sms-address", ip, 3600) > ADDRESS_SENDS_PER_HOUR
-    ):
-        return CodeRefused(CodeProblem.too_many_codes)
+        return _too_many(store, "sms-recent", phone_key)
+    if store.incr("sms-phone", phone_key, 3600) > PHONE_SENDS_PER_HOUR:
+        return _too_many(store, "sms-phone", phone_key)
+    if ip and store.incr("sms-address", ip, 3600) > ADDRESS_SENDS_PER_HOUR:
+        return _too_many(store, "sms-address", ip)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     flow_id = secrets.token_urlsafe(16)
     try:
@@ -111,6 +112,20 @@ def _refusal(tries: int | None) -> CodeRefused:
 def consume_code(store: ArtifactStore, kind: str, flow_id: str) -> bool:
     """Use the code up; False when another request already did (it works once only)."""
     return store.consume(kind, flow_id) is not None
+
+
+def resend_wait(store: ArtifactStore, phone: str) -> int:
+    """Seconds before `phone` may be sent another code (0: now), as far as the one-code-a-
+    minute rule goes; the hourly limits are only known when a code is asked for."""
+    return store.ttl("sms-recent", _phone_key(phone))
+
+
+def _too_many(store: ArtifactStore, counter: str, ident: str) -> CodeRefused:
+    return CodeRefused(CodeProblem.too_many_codes, wait=max(store.ttl(counter, ident), 1))
+
+
+def _phone_key(phone: str) -> str:
+    return hashlib.sha256(phone.encode()).hexdigest()[:32]
 
 
 def masked_phone(store: ArtifactStore, kind: str, flow_id: str) -> str | None:

@@ -3,11 +3,15 @@
 START: the account's mobile number
     --the same answer whether or not an account has that number (no enumeration)-->
     a code is texted only when there is one (rate limits as for registration)
-CODE_SENT: code + new password
-    --wrong / expired code--> as for registration (5 tries, 10 minutes, single use)
-    --right code--> new password (NIST rules), every session of the person ends (their
-                    tokens with them), any sign-in block is lifted, audit row;
-                    the person signs in afresh
+CODE_SENT: code + new password (idp/accounts/code_flows.py: the step outlives its codes)
+    --wrong / expired code--> as for registration (5 tries, 10 minutes, single use);
+                              a dead code leaves the step waiting for a new one
+    --new code (after the wait, within the limits)--> CODE_SENT; for a number without
+                              an account, a decoy again: nothing sent, all else alike
+    --change number--> START with the number to correct
+    --right code--> DONE: new password (NIST rules), every session of the person ends
+                    (their tokens with them), any sign-in block is lifted, audit row;
+                    the person signs in afresh; Back to the step says it is done
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from idp import context
-from idp.accounts import sms_codes
+from idp.accounts import code_flows, sms_codes
 from idp.accounts.services import InvalidIdentifierError, normalise_phone
 from idp.accounts.throttle import account_key
 from idp.audit import record_event
@@ -37,6 +41,21 @@ class Refused:
     problem: str  # phone_format | a CodeProblem | password
     password_problem: PasswordProblem | None = None
     tries_left: int | None = None
+    wait: int | None = None  # too_many_codes: seconds before a code can be sent
+
+    @classmethod
+    def from_code(cls, refused: sms_codes.CodeRefused) -> Refused:
+        return cls(refused.problem.value, tries_left=refused.tries_left, wait=refused.wait)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the code step's page shows: alike for a decoy and a real step."""
+
+    masked_phone: str
+    done: bool
+    code_alive: bool
+    resend_wait: int
 
 
 def start(phone: str, *, ip: str | None) -> Started | Refused:
@@ -46,7 +65,7 @@ def start(phone: str, *, ip: str | None) -> Started | Refused:
         return Refused("phone_format")
     person = context.accounts().find_by_login(db.session, phone)
     person_id = person.id if person is not None and person.active else None
-    sent = sms_codes.send_code(
+    flow = code_flows.begin(
         context.store(),
         context.connectors().sms,
         KIND,
@@ -55,16 +74,54 @@ def start(phone: str, *, ip: str | None) -> Started | Refused:
         {"person_id": person_id},
         deliver=person_id is not None,
     )
-    if isinstance(sent, sms_codes.CodeRefused):
-        return Refused(sent.problem.value)
-    return Started(sent)
+    if isinstance(flow, sms_codes.CodeRefused):
+        return Refused.from_code(flow)
+    return Started(flow.id)
+
+
+def progress(flow_id: str) -> Progress | None:
+    store = context.store()
+    flow = code_flows.load(store, KIND, flow_id)
+    if flow is None:
+        return None
+    return Progress(
+        masked_phone=flow.masked_phone,
+        done=flow.done,
+        code_alive=not flow.done and code_flows.code_alive(store, flow),
+        resend_wait=code_flows.resend_wait(store, flow),
+    )
+
+
+def resend(flow_id: str, *, ip: str | None) -> Started | Refused:
+    """A new code (a decoy's is not sent), under the limits of the first."""
+    store = context.store()
+    flow = code_flows.load(store, KIND, flow_id)
+    if flow is None or flow.done:
+        return Refused(sms_codes.CodeProblem.expired.value)
+    renewed = code_flows.resend(store, context.connectors().sms, flow, ip)
+    if isinstance(renewed, sms_codes.CodeRefused):
+        return Refused.from_code(renewed)
+    return Started(renewed.id)
+
+
+def change_number(flow_id: str) -> str | None:
+    """End the step; the number it was for, to correct in the start form."""
+    store = context.store()
+    flow = code_flows.load(store, KIND, flow_id)
+    if flow is None or flow.done:
+        return None
+    code_flows.abandon(store, flow)
+    return flow.phone
 
 
 def confirm(flow_id: str, code: str, *, password: str, ip: str | None) -> bool | Refused:
     store = context.store()
-    record = sms_codes.check_code(store, KIND, flow_id, code)
+    flow = code_flows.load(store, KIND, flow_id)
+    if flow is None or flow.done:
+        return Refused(sms_codes.CodeProblem.expired.value)
+    record = code_flows.check(store, flow, code)
     if isinstance(record, sms_codes.CodeRefused):
-        return Refused(record.problem.value, tries_left=record.tries_left)
+        return Refused.from_code(record)
     accounts, session = context.accounts(), db.session
     person = accounts.find_by_login(session, record["phone"])
     if person is None or record["person_id"] is None or person.id != record["person_id"]:
@@ -74,7 +131,7 @@ def confirm(flow_id: str, code: str, *, password: str, ip: str | None) -> bool |
     except PasswordRejectedError as rejected:
         session.rollback()
         return Refused("password", password_problem=rejected.problem)
-    if not sms_codes.consume_code(store, KIND, flow_id):
+    if not code_flows.finish(store, flow):
         session.rollback()
         return Refused("expired")
     record_event(session, Event.password_reset, person_id=person.id, channel="web", ip=ip)

@@ -1,16 +1,19 @@
 """Citizen registration: phone + SMS code -> account at loa:2 -> (real-name step) loa:3.
 
-    START: phone + agreement accepted
-        --rate limits per phone and address--> refused, try later
-        --code sent by SMS--> CODE_SENT (Redis record, 10 min; the code stored hashed)
+    START: phone + agreement accepted (+ the sign-in it is for, if any)
+        --rate limits per phone and address--> refused, with the wait
+        --code sent by SMS--> CODE_SENT (idp/accounts/code_flows.py: the step, 30 min;
+                              the code inside it, 10 min, stored hashed)
     CODE_SENT: code + user name (optional) + password
-        --wrong code--> CODE_SENT (5 tries, then the record is gone: start again)
+        --wrong code--> CODE_SENT (5 tries, then the code is dead: ask for a new one)
         --user name taken--> CODE_SENT, a try used up like a wrong code (else one code
                              could test any number of user names)
-        --expired--> start again
+        --new code (after the wait, within the limits)--> CODE_SENT, the old code dead
+        --change number--> START with the number and the agreement ticked
         --phone already has an account--> "sign in instead" (no second account)
-        --right code--> ACCOUNT: person at loa:2, phone verified, agreement recorded,
-                        signed in; the record is consumed (the code works once)
+        --right code--> DONE: person at loa:2, phone verified, agreement recorded,
+                        signed in; the code is consumed (it works once); Back to the
+                        step says it is done
     Real-name step (account centre, any time after): realname.proofing, loa:3.
 
 Nothing is written to the database before the code is right, and then everything is
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from idp import context
-from idp.accounts import sms_codes
+from idp.accounts import code_flows, sms_codes
 from idp.accounts.services import AccountExistsError, InvalidIdentifierError, normalise_phone
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
@@ -60,10 +63,22 @@ class Refused:
     problem: Problem
     password_problem: PasswordProblem | None = None
     tries_left: int | None = None
+    wait: int | None = None  # too_many_codes: seconds before a code can be sent
 
     @classmethod
     def from_code(cls, refused: sms_codes.CodeRefused) -> Refused:
-        return cls(Problem(refused.problem.value), tries_left=refused.tries_left)
+        return cls(Problem(refused.problem.value), tries_left=refused.tries_left, wait=refused.wait)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the code step's page shows."""
+
+    masked_phone: str
+    done: bool
+    code_alive: bool  # False: expired or out of tries; a new code is needed
+    resend_wait: int  # seconds before a new code may be asked for
+    txn: str | None  # the sign-in the registration is for
 
 
 @dataclass(frozen=True)
@@ -72,25 +87,65 @@ class Registered:
     session: SsoSession
 
 
-def start(phone: str, *, agreement_accepted: bool, ip: str | None) -> Started | Refused:
-    """Send a registration code to `phone`."""
+def start(
+    phone: str, *, agreement_accepted: bool, ip: str | None, txn: str | None = None
+) -> Started | Refused:
+    """Send a registration code to `phone`; `txn` is the sign-in to go back to after."""
     try:
         phone = normalise_phone(phone)
     except InvalidIdentifierError:
         return Refused(Problem.phone_format)
     if not agreement_accepted:
         return Refused(Problem.agreement)
-    sent = sms_codes.send_code(
+    flow = code_flows.begin(
         context.store(),
         context.connectors().sms,
         KIND,
         phone,
         ip,
-        {"agreement": CURRENT[AgreementKind.person].version},
+        {"agreement": CURRENT[AgreementKind.person].version, "txn": txn},
     )
-    if isinstance(sent, sms_codes.CodeRefused):
-        return Refused.from_code(sent)
-    return Started(sent)
+    if isinstance(flow, sms_codes.CodeRefused):
+        return Refused.from_code(flow)
+    return Started(flow.id)
+
+
+def progress(flow_id: str) -> Progress | None:
+    """Where the step stands; None when there is no such step (or it has expired)."""
+    store = context.store()
+    flow = code_flows.load(store, KIND, flow_id)
+    if flow is None:
+        return None
+    return Progress(
+        masked_phone=flow.masked_phone,
+        done=flow.done,
+        code_alive=not flow.done and code_flows.code_alive(store, flow),
+        resend_wait=code_flows.resend_wait(store, flow),
+        txn=flow.extra.get("txn"),
+    )
+
+
+def resend(flow_id: str, *, ip: str | None) -> Started | Refused:
+    """A new code to the same number (the rate limits of the first apply)."""
+    store = context.store()
+    flow = code_flows.load(store, KIND, flow_id)
+    if flow is None or flow.done:
+        return Refused(Problem.expired)
+    renewed = code_flows.resend(store, context.connectors().sms, flow, ip)
+    if isinstance(renewed, sms_codes.CodeRefused):
+        return Refused.from_code(renewed)
+    return Started(renewed.id)
+
+
+def change_number(flow_id: str) -> str | None:
+    """End the step; the number it was for (to be shown again in the start form), or None
+    when there is no such step or it is done."""
+    store = context.store()
+    flow = code_flows.load(store, KIND, flow_id)
+    if flow is None or flow.done:
+        return None
+    code_flows.abandon(store, flow)
+    return flow.phone
 
 
 def confirm(
@@ -104,7 +159,10 @@ def confirm(
 ) -> Registered | Refused:
     """Check the code and create the account, signed in."""
     store = context.store()
-    record = sms_codes.check_code(store, KIND, flow_id, code)
+    flow = code_flows.load(store, KIND, flow_id)
+    if flow is None or flow.done:
+        return Refused(Problem.expired)
+    record = code_flows.check(store, flow, code)
     if isinstance(record, sms_codes.CodeRefused):
         return Refused.from_code(record)
 
@@ -120,14 +178,14 @@ def confirm(
         session.rollback()
         if exists.field == "phone":  # the code's own number: nothing to learn by repeating
             return Refused(Problem.phone_taken)
-        charged = sms_codes.spend_try(store, KIND, flow_id)
+        charged = sms_codes.spend_try(store, KIND, flow.code_id)
         if charged.problem is not sms_codes.CodeProblem.wrong_code:
             return Refused.from_code(charged)  # that was the last try: no answer
         return Refused(Problem.username_taken, tries_left=charged.tries_left)
     except PasswordRejectedError as rejected:
         session.rollback()
         return Refused(Problem.password, password_problem=rejected.problem)
-    if not sms_codes.consume_code(store, KIND, flow_id):  # raced in twice: once only
+    if not code_flows.finish(store, flow):  # raced in twice: once only
         session.rollback()
         return Refused(Problem.expired)
 
@@ -158,8 +216,3 @@ def confirm(
         user_agent=user_agent,
     )
     return Registered(token, sso)
-
-
-def masked_phone(flow_id: str) -> str | None:
-    """Where the code went (masked), from the record: never from the URL."""
-    return sms_codes.masked_phone(context.store(), KIND, flow_id)

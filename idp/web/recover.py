@@ -1,4 +1,5 @@
-"""Account recovery pages (/recover); the steps live in idp/flows/recover.py."""
+"""Account recovery pages (/recover); the steps live in idp/flows/recover.py. The pages
+look the same whether or not the number has an account."""
 
 from __future__ import annotations
 
@@ -7,48 +8,63 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp.flows import recover
+from idp.web import code_words, forms
 from idp.web.account import password_problem_text
 
 bp = Blueprint("recover", __name__)
+
+START_FORM = "recover-start"
+CODE_FORM = "recover-code"
 
 
 def problem_text(refused: recover.Refused) -> str:
     if refused.problem == "password" and refused.password_problem:
         return password_problem_text(refused.password_problem)
     if refused.problem == "wrong_code":
-        return _("The code is wrong. %(n)d tries left.", n=refused.tries_left or 0)
-    return {
-        "phone_format": _("Enter a mainland mobile number (11 digits)."),
-        "too_many_codes": _("Too many codes were requested. Wait a minute and try again."),
-        "sms_unavailable": _(
-            "The text message could not be sent right now. Nothing has "
-            "been saved; please try again later."
-        ),
-    }.get(refused.problem, _("This code has expired or was used up. Request a new one."))
+        return code_words.wrong_code(refused.tries_left)
+    if refused.problem == "too_many_codes":
+        return code_words.too_many_codes(refused.wait)
+    if refused.problem == "phone_format":
+        return code_words.phone_format()
+    if refused.problem == "sms_unavailable":
+        return code_words.sms_unavailable()
+    return code_words.code_dead()
 
 
 @bp.get("/recover")
 def start_form() -> str:
-    return render_template("recover_start.html")
+    return render_template("recover_start.html", form=forms.refused(START_FORM))
 
 
 @bp.post("/recover")
-def start() -> Response | str:
+def start() -> Response:
     result = recover.start(request.form.get("phone", ""), ip=request.remote_addr)
     if isinstance(result, recover.Refused):
-        flash(problem_text(result), "error")
-        return render_template("recover_start.html")
+        forms.refuse(START_FORM, {"phone": problem_text(result)}, request.form)
+        return redirect(url_for("recover.start_form"), 303)
     # The same page whether or not the number has an account.
-    return redirect(url_for("recover.confirm_form", flow_id=result.flow_id or "none"), 303)
+    return redirect(url_for("recover.confirm_form", flow_id=result.flow_id), 303)
 
 
 @bp.get("/recover/<flow_id>")
-def confirm_form(flow_id: str) -> str:
-    return render_template("recover_confirm.html", flow_id=flow_id)
+def confirm_form(flow_id: str) -> Response | str:
+    progress = recover.progress(flow_id)
+    if progress is None:
+        forms.refuse(START_FORM, {forms.WHOLE_FORM: code_words.step_gone()}, {})
+        return redirect(url_for("recover.start_form"), 303)
+    if progress.done:  # Back to a finished step: say so, and offer to sign in
+        return render_template("recover_done.html", progress=progress)
+    return render_template(
+        "recover_confirm.html",
+        flow_id=flow_id,
+        progress=progress,
+        form=forms.refused(CODE_FORM),
+        wait=code_words.wait_words(progress.resend_wait) if progress.resend_wait else None,
+    )
 
 
 @bp.post("/recover/<flow_id>")
-def confirm(flow_id: str) -> Response | str:
+def confirm(flow_id: str) -> Response:
     result = recover.confirm(
         flow_id,
         request.form.get("code", ""),
@@ -56,10 +72,11 @@ def confirm(flow_id: str) -> Response | str:
         ip=request.remote_addr,
     )
     if isinstance(result, recover.Refused):
-        flash(problem_text(result), "error")
-        if result.problem in ("expired", "sms_unavailable", "too_many_codes"):
-            return redirect(url_for("recover.start_form"), 303)
-        return render_template("recover_confirm.html", flow_id=flow_id)
+        field = {"wrong_code": "code", "password": "password"}.get(result.problem)
+        # A dead code: the page itself says so, next to the way to a new one.
+        said = {field: problem_text(result)} if field else {}
+        forms.refuse(CODE_FORM, said, request.form)
+        return redirect(url_for("recover.confirm_form", flow_id=flow_id), 303)
     flash(
         _(
             "Your password has been changed and all your sessions were signed out. Sign in "
@@ -68,3 +85,21 @@ def confirm(flow_id: str) -> Response | str:
         "info",
     )
     return redirect(url_for("web.login_form"), 303)
+
+
+@bp.post("/recover/<flow_id>/resend")
+def resend(flow_id: str) -> Response:
+    result = recover.resend(flow_id, ip=request.remote_addr)
+    if isinstance(result, recover.Refused):
+        forms.refuse(CODE_FORM, {"resend": problem_text(result)}, request.form)
+    else:
+        flash(_("If the number has an account, a new code is on its way."), "info")
+    return redirect(url_for("recover.confirm_form", flow_id=flow_id), 303)
+
+
+@bp.post("/recover/<flow_id>/change")
+def change_number(flow_id: str) -> Response:
+    phone = recover.change_number(flow_id)
+    if phone is not None:
+        forms.refuse(START_FORM, {}, {"phone": phone})  # kept to correct, not refused
+    return redirect(url_for("recover.start_form"), 303)

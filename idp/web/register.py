@@ -15,6 +15,7 @@ from idp.accounts.models import Person
 from idp.db import db
 from idp.flows import agreement as agreement_step
 from idp.flows import register
+from idp.web import code_words, forms
 from idp.web.account import password_problem_text
 from idp.web.security import login_required, start_sso_cookie
 from idp.web.transactions import resume_by_id
@@ -24,24 +25,23 @@ from realname.proofing import (
     NOT_MATCHED,
     Attempts,
     Outcome,
+    ProofingResult,
     prove_real_name,
 )
 
 bp = Blueprint("register", __name__)
 
 
+START_FORM = "register-start"
+CODE_FORM = "register-code"
+
+
 def problem_text(refused: register.Refused) -> str:
     texts = {
-        register.Problem.phone_format: _("Enter a mainland mobile number (11 digits)."),
+        register.Problem.phone_format: code_words.phone_format(),
         register.Problem.agreement: _("Please read and accept the registration agreement."),
-        register.Problem.too_many_codes: _(
-            "Too many codes were requested. Wait a minute and try again."
-        ),
-        register.Problem.sms_unavailable: _(
-            "The text message could not be sent right now. "
-            "Nothing has been saved; please try again later."
-        ),
-        register.Problem.expired: _("This code has expired or was used up. Request a new one."),
+        register.Problem.sms_unavailable: code_words.sms_unavailable(),
+        register.Problem.expired: code_words.code_dead(),
         register.Problem.phone_taken: _(
             "This mobile number already has an account. Sign in instead."
         ),
@@ -49,8 +49,10 @@ def problem_text(refused: register.Refused) -> str:
             "A user name has 3 to 64 letters, digits or _ . -, and starts with a letter."
         ),
     }
+    if refused.problem is register.Problem.too_many_codes:
+        return code_words.too_many_codes(refused.wait)
     if refused.problem is register.Problem.wrong_code:
-        return _("The code is wrong. %(n)d tries left.", n=refused.tries_left or 0)
+        return code_words.wrong_code(refused.tries_left)
     if refused.problem is register.Problem.username_taken:
         return _(
             "This user name is taken. Choose another one; the code allows %(n)d more tries.",
@@ -59,6 +61,16 @@ def problem_text(refused: register.Refused) -> str:
     if refused.problem is register.Problem.password and refused.password_problem:
         return password_problem_text(refused.password_problem)
     return texts.get(refused.problem, _("Please try again."))
+
+
+# The field each refusal is about (its message goes next to it); the rest are the form's.
+START_FIELDS = {register.Problem.agreement: "agreement"}
+CODE_FIELDS = {
+    register.Problem.wrong_code: "code",
+    register.Problem.username_format: "username",
+    register.Problem.username_taken: "username",
+    register.Problem.password: "password",
+}
 
 
 @bp.get("/agreement")
@@ -71,32 +83,55 @@ def agreement() -> str:
     return render_template("agreement.html", agreement=CURRENT[kind], zh=str(get_locale()) == "zh")
 
 
+def _txn() -> str | None:
+    """The sign-in a registration is for (from the sign-in page's link), if any."""
+    return request.values.get("txn", "")[:64] or None
+
+
+def _start_url(txn: str | None) -> str:
+    return url_for("register.start_form", txn=txn) if txn else url_for("register.start_form")
+
+
 @bp.get("/register")
 def start_form() -> str:
-    return render_template("register_start.html", phone="")
+    return render_template("register_start.html", form=forms.refused(START_FORM), txn=_txn())
 
 
 @bp.post("/register")
-def start() -> Response | str:
-    phone = request.form.get("phone", "")
+def start() -> Response:
     result = register.start(
-        phone, agreement_accepted=request.form.get("agreement") == "yes", ip=request.remote_addr
+        request.form.get("phone", ""),
+        agreement_accepted=request.form.get("agreement") == "yes",
+        ip=request.remote_addr,
+        txn=_txn(),
     )
     if isinstance(result, register.Refused):
-        flash(problem_text(result), "error")
-        return render_template("register_start.html", phone=phone[:20])
+        field = START_FIELDS.get(result.problem, "phone")
+        forms.refuse(START_FORM, {field: problem_text(result)}, request.form)
+        return redirect(_start_url(_txn()), 303)
     return redirect(url_for("register.confirm_form", flow_id=result.flow_id), 303)
 
 
 @bp.get("/register/<flow_id>")
-def confirm_form(flow_id: str) -> str:
+def confirm_form(flow_id: str) -> Response | str:
+    progress = register.progress(flow_id)
+    if progress is None:
+        forms.refuse(START_FORM, {forms.WHOLE_FORM: code_words.step_gone()}, {})
+        return redirect(url_for("register.start_form"), 303)
+    if progress.done:  # Back to a finished step: say so, and where to go on
+        return render_template("register_done.html", progress=progress)
     return render_template(
-        "register_confirm.html", flow_id=flow_id, masked_phone=register.masked_phone(flow_id)
+        "register_confirm.html",
+        flow_id=flow_id,
+        progress=progress,
+        form=forms.refused(CODE_FORM),
+        wait=code_words.wait_words(progress.resend_wait) if progress.resend_wait else None,
     )
 
 
 @bp.post("/register/<flow_id>")
-def confirm(flow_id: str) -> Response | str:
+def confirm(flow_id: str) -> Response | tuple[str, int]:
+    back = redirect(url_for("register.confirm_form", flow_id=flow_id), 303)
     result = register.confirm(
         flow_id,
         request.form.get("code", ""),
@@ -106,22 +141,42 @@ def confirm(flow_id: str) -> Response | str:
         user_agent=request.user_agent.string,
     )
     if isinstance(result, register.Refused):
-        flash(problem_text(result), "error")
-        if result.problem in (register.Problem.expired, register.Problem.phone_taken):
-            return redirect(
-                url_for(
-                    "web.login_form"
-                    if result.problem is register.Problem.phone_taken
-                    else "register.start_form"
-                ),
-                303,
-            )
-        return render_template(
-            "register_confirm.html", flow_id=flow_id, masked_phone=register.masked_phone(flow_id)
-        )
+        if result.problem is register.Problem.phone_taken:
+            flash(problem_text(result), "error")
+            return redirect(url_for("web.login_form"), 303)
+        field = CODE_FIELDS.get(result.problem, forms.WHOLE_FORM)
+        # A dead code: the page itself says so, next to the way to a new one.
+        said = {} if result.problem is register.Problem.expired else {field: problem_text(result)}
+        forms.refuse(CODE_FORM, said, request.form)
+        return back
     start_sso_cookie(result.token)
     flash(_("Your account is ready. Verify your real name to use services that need it."), "info")
+    progress = register.progress(flow_id)
+    if progress is not None and progress.txn:  # the sign-in the registration was for
+        return resume_by_id(progress.txn, result.session, posted=True)
     return redirect(url_for("register.realname_form"), 303)
+
+
+@bp.post("/register/<flow_id>/resend")
+def resend(flow_id: str) -> Response:
+    result = register.resend(flow_id, ip=request.remote_addr)
+    if isinstance(result, register.Refused):
+        forms.refuse(CODE_FORM, {"resend": problem_text(result)}, request.form)
+    else:
+        progress = register.progress(flow_id)
+        phone = progress.masked_phone if progress else ""
+        flash(_("A new code was sent to %(phone)s.", phone=phone), "info")
+    return redirect(url_for("register.confirm_form", flow_id=flow_id), 303)
+
+
+@bp.post("/register/<flow_id>/change")
+def change_number(flow_id: str) -> Response:
+    """Back to the first step with the number to correct and the agreement still ticked."""
+    progress = register.progress(flow_id)
+    phone = register.change_number(flow_id)
+    if phone is not None:
+        forms.refuse(START_FORM, {}, {"phone": phone, "agreement": "yes"})  # kept, not refused
+    return redirect(_start_url(progress.txn if progress else None), 303)
 
 
 def attempts() -> Attempts:
@@ -136,16 +191,27 @@ def attempts() -> Attempts:
     )
 
 
+REALNAME_FORM = "realname"
+
+
 @bp.get("/account/realname")
 @login_required
 def realname_form() -> str:
     person = db.session.get(Person, g.sso.person_id)
-    return render_template("realname.html", person=person)
+    form = forms.refused(REALNAME_FORM)
+    outcome = form.value("outcome")
+    return render_template(
+        "realname.html",
+        person=person,
+        form=form,
+        recovery=outcome in {o.value for o in NOT_MATCHED},
+        throttled=outcome == Outcome.too_many_attempts.value,
+    )
 
 
 @bp.post("/account/realname")
 @login_required
-def realname() -> Response | tuple[str, int]:
+def realname() -> Response:
     person = db.session.get(Person, g.sso.person_id)
     assert person is not None
     result = prove_real_name(
@@ -168,7 +234,24 @@ def realname() -> Response | tuple[str, int]:
         flash(_("Real-name verification succeeded. Your assurance level is now 3."), "info")
         return redirect(url_for("account.overview"), 303)
     db.session.commit()  # audit rows of refusals; the person is unchanged
-    zh = str(get_locale()) == "zh"
+    field = {
+        Outcome.format_rejected: "id_number",
+        Outcome.unsupported_type: "id_type",
+    }.get(result.outcome, forms.WHOLE_FORM)
+    typed = {
+        "name": request.form.get("name", "")[:64],
+        "id_number": request.form.get("id_number", "")[:24],
+        "outcome": result.outcome.value,  # what the page offers next (recovery, nothing)
+    }
+    forms.refuse(REALNAME_FORM, {field: _realname_refusal(result)}, typed)
+    return redirect(url_for("register.realname_form"), 303)
+
+
+def _realname_refusal(result: ProofingResult) -> str:
+    if result.outcome is Outcome.format_rejected:
+        zh_text, en_text = RULE_MESSAGES.get(result.rule or "", ("格式不正确", "wrong format"))
+        zh = str(get_locale()) == "zh"
+        return _("The ID number was refused: %(rule)s.", rule=zh_text if zh else en_text)
     # One answer for every negative outcome: the page must not tell the registry's "no
     # match" from "deceased" or "cancelled", nor from "another account holds it".
     not_matched = _(
@@ -189,41 +272,39 @@ def realname() -> Response | tuple[str, int]:
             "Too many verification attempts today. Nothing was checked this time; "
             "please try again tomorrow."
         ),
-        **dict.fromkeys(NOT_MATCHED, not_matched),
     }
-    if result.outcome is Outcome.format_rejected:
-        zh_text, en_text = RULE_MESSAGES.get(result.rule or "", ("格式不正确", "wrong format"))
-        message = _("The ID number was refused: %(rule)s.", rule=zh_text if zh else en_text)
-    else:
-        message = messages[result.outcome]
-    status = {Outcome.unavailable: 503, Outcome.too_many_attempts: 429}.get(result.outcome, 400)
-    return render_template(
-        "realname.html",
-        person=person,
-        error=message,
-        recovery=result.outcome in NOT_MATCHED,
-        throttled=result.outcome is Outcome.too_many_attempts,
-        name=request.form.get("name", "")[:64],
-    ), status
+    return messages.get(result.outcome, not_matched)
 
 
-@bp.route("/agreement/accept", methods=["GET", "POST"])
+@bp.get("/agreement/accept")
 @login_required
-def accept_agreement() -> Response | str | tuple[str, int]:
-    """A newer agreement than the one the person accepted: read it, accept, carry on with
-    the sign-in (transaction) that asked for it, or to the account centre."""
-    txn_id = request.values.get("txn")
+def accept_agreement() -> str:
+    """A newer agreement than the one the person accepted: read it and accept it. Back to
+    this page once it is accepted says so, with the way on."""
+    txn_id = request.args.get("txn", "")[:64] or None
     pending = agreement_step.pending(g.sso)
-    if pending is None or (request.method == "POST" and request.form.get("decision") == "accept"):
-        if pending is not None:
-            agreement_step.accept(g.sso, pending)
-        if txn_id:
-            return resume_by_id(txn_id, posted=True)
-        return redirect(url_for("account.overview"), 303)
     return render_template(
         "agreement.html",
-        agreement=pending,
+        agreement=pending or CURRENT[AgreementKind.person],
         zh=str(get_locale()) == "zh",
-        accept=True,
+        accept=pending is not None,
+        accepted=pending is None,
         txn_id=txn_id,
     )
+
+
+@bp.post("/agreement/accept")
+@login_required
+def accept_agreement_submit() -> Response | tuple[str, int]:
+    """Accept, then carry on with the sign-in (transaction) that asked for it, or to the
+    account centre. Sent twice (Back, then the button again), it changes nothing."""
+    txn_id = request.form.get("txn", "")[:64] or None
+    pending = agreement_step.pending(g.sso)
+    if request.form.get("decision") != "accept":
+        args = {"txn": txn_id} if txn_id else {}
+        return redirect(url_for("register.accept_agreement", _external=False, **args), 303)
+    if pending is not None:
+        agreement_step.accept(g.sso, pending)
+    if txn_id:
+        return resume_by_id(txn_id, posted=True)
+    return redirect(url_for("account.overview"), 303)
