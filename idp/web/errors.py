@@ -26,6 +26,7 @@ from idp.errors import (
     TooManyAttemptsError,
 )
 from idp.oidc.parameters import DESCRIPTION_CHARS
+from idp.web.error_words import STATUS_CODES, sentence, way_back
 from idp.web.security import API_BLUEPRINT
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,13 @@ def _page(
     *,
     description: str,
     error: str | None = None,
+    shown: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Answer:
     """An error page, or at a protocol endpoint the OAuth error: `error` (by default
-    invalid_request for a 4xx, server_error otherwise) with `description`."""
+    invalid_request for a 4xx, server_error otherwise) with `description`. The page
+    shows `shown` (else `error`, else the status's name) in small print for the help
+    desk, and a way back."""
     headers = dict(headers or {})
     if status == 503:
         headers.setdefault("Retry-After", "30")
@@ -73,24 +77,25 @@ def _page(
             {"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache"}
         )
         return json.dumps(body), status, headers
+    code = shown or error or STATUS_CODES.get(status, str(status))
     return (
-        render_template("error.html", title=title, message=message, status=status),
+        render_template("error.html", title=title, message=message, status=status, code=code),
         status,
         headers,
     )
 
 
 def init_app(app: Flask) -> None:
+    app.add_template_global(way_back, "error_way_back")
+
     @app.errorhandler(CSRFError)
     def csrf_failed(_e: CSRFError) -> Answer:
         return _page(
             400,
             _("This page has expired"),
-            _(
-                "For your security the form could not be accepted. Go back, reload "
-                "the page and try again."
-            ),
+            sentence("form_expired"),
             description="the form's CSRF token is missing or expired",
+            shown="form_expired",
         )
 
     @app.errorhandler(ServiceUnavailableError)
@@ -99,10 +104,7 @@ def init_app(app: Flask) -> None:
         return _page(
             503,
             _("Service temporarily unavailable"),
-            _(
-                "We cannot complete your request right now. Nothing has been changed. "
-                "Please try again in a few minutes."
-            ),
+            sentence("temporarily_unavailable"),
             description="the service is temporarily unavailable; nothing was changed",
             error=e.code,
         )
@@ -135,10 +137,12 @@ def init_app(app: Flask) -> None:
             return _page(
                 500,
                 _("Something went wrong"),
-                _("Please try again later."),
+                sentence("server_error"),
                 description="an internal error occurred",
             )
-        return _page(e.status, _("Request refused"), str(e), description=str(e), error=e.code)
+        return _page(
+            e.status, _("Request refused"), sentence(e.code), description=str(e), error=e.code
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException) -> Answer:
@@ -157,7 +161,9 @@ def init_app(app: Flask) -> None:
         return _page(
             code,
             titles.get(code, _("Request refused")),
-            _("Check the address, or go back to the previous page."),
+            sentence(STATUS_CODES[code])
+            if code in STATUS_CODES
+            else _("Check the address, or go back to the previous page."),
             description=descriptions.get(code) or e.description or e.name,
             headers=dict(e.get_headers()),  # a 405's Allow, among others
         )
@@ -168,6 +174,6 @@ def init_app(app: Flask) -> None:
         return _page(
             500,
             _("Something went wrong"),
-            _("An unexpected error occurred. Please try again later."),
+            sentence("server_error"),
             description="an unexpected error occurred",
         )

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp import context
@@ -25,6 +24,7 @@ from idp.authn.transaction import Kind, Requester, Transaction
 from idp.db import db
 from idp.flows import act_for, consent, device
 from idp.oidc import authorize as oidc_authorize
+from idp.web import error_pages
 from realname.agents import memberships_for
 
 bp = Blueprint("signin", __name__)
@@ -123,18 +123,8 @@ def _show(txn: Transaction, step: Step) -> Page:
 
 
 def error_page(error: str, description: str) -> tuple[str, int]:
-    return render_template(
-        "error.html",
-        status=400,
-        title=_("The request cannot be completed"),
-        message=_(
-            "The service that sent you here made a request we cannot "
-            "accept (%(error)s: %(description)s). Go back to the "
-            "service and try again.",
-            error=error,
-            description=description,
-        ),
-    ), 400
+    """What happened in the person's words, the code in small print, a way back."""
+    return error_pages.request_refused(error, description)
 
 
 def resume_by_id(txn_id: str, sso: SsoSession | None = None, *, posted: bool = False) -> Page:
