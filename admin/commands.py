@@ -177,17 +177,23 @@ def demo_seed(rp_url: str, as_json: bool) -> None:
 
 
 @demo_group.command("sms")
-@click.argument("phone")
-def demo_sms(phone: str) -> None:
-    """Show the text messages the demo SMS gateway "delivered" to PHONE (its outbox)."""
+@click.argument("phone", required=False)
+@click.option("--phone", "only", metavar="NUMBER", help="Only the messages to this number.")
+def demo_sms(phone: str | None, only: str | None) -> None:
+    """Show the text messages the demo SMS gateway "delivered", newest first: to every
+    number (each line starts with it), or to PHONE (or --phone NUMBER) only."""
+    if phone and only and phone.strip() != only.strip():
+        raise click.UsageError("give the number once: PHONE or --phone NUMBER")
+    number = (only or phone or "").strip()
     try:
-        messages = sms_outbox(context.connectors().sms, phone)
+        messages = sms_outbox(context.connectors().sms, number)
     except AdminError as exc:
         fail(exc.message, as_json=False)
     if not messages:
         click.echo("no messages")
-    for message in messages:
-        click.echo(f"{message.text}")
+    # The outbox lists the oldest first: the newest (the code just asked for) goes on top.
+    for message in sorted(reversed(messages), key=lambda m: -m.sent_at):
+        click.echo(message.text if number else f"{message.phone}  {message.text}")
 
 
 def register(app: Flask) -> None:

@@ -108,7 +108,8 @@ class DemoData:
 
 
 def sms_outbox(gateway: SmsGateway, phone: str) -> list[SmsMessage]:
-    """The text messages the demo SMS gateway "delivered" to `phone`."""
+    """The text messages the demo SMS gateway "delivered" to `phone` ("": to every
+    number), oldest first."""
     if not isinstance(gateway, SmsOutbox):
         raise InvalidInputError(
             "this SMS gateway has no outbox (a real gateway delivers to phones)",

@@ -47,5 +47,6 @@ class SmsGateway(Protocol):
 @runtime_checkable
 class SmsOutbox(Protocol):
     def outbox(self, phone: str) -> list[SmsMessage]:
-        """Messages sent to `phone`, oldest first (the last 50 at most)."""
+        """Messages sent to `phone` ("": to every phone), oldest first (the last 50 of
+        each phone at most)."""
         ...

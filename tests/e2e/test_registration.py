@@ -131,12 +131,12 @@ def sms_code(stack: Stack, phone: str) -> str:
 
 
 def demo_sms_code(stack: Stack, phone: str) -> str:
-    """The same code as the README tells a person to read it: `idp demo sms PHONE`."""
-    out = _idp(stack.env, "demo", "sms", phone)
+    """The same code as the README tells a person to read it: `idp demo sms --phone PHONE`."""
+    out = _idp(stack.env, "demo", "sms", "--phone", phone)
     codes = re.findall(r"(?<!\d)\d{6}(?!\d)", out)
     assert codes, out
-    assert codes[-1] == sms_code(stack, phone)
-    return codes[-1]
+    assert codes[0] == sms_code(stack, phone)  # the newest first
+    return codes[0]
 
 
 def masked(phone: str) -> str:

@@ -62,6 +62,18 @@ def test_messages_are_kept_oldest_first_with_distinct_ids(subject: Subject, phon
     assert outbox[0].sent_at <= outbox[1].sent_at
 
 
+def test_the_outbox_of_no_phone_lists_every_phone_oldest_first(
+    subject: Subject, phone: str
+) -> None:
+    other = "171" + phone[3:]
+    first = subject.impl.send(phone, "verification_code", code_params("222222"))
+    second = subject.impl.send(other, "verification_code", code_params("333333"))
+    every = subject.impl.outbox("")
+    ids = [m.message_id for m in every]
+    assert ids.index(first.message_id) < ids.index(second.message_id)
+    assert [m.sent_at for m in every] == sorted(m.sent_at for m in every)
+
+
 def test_an_unused_phone_has_an_empty_outbox(subject: Subject, phone: str) -> None:
     assert subject.impl.outbox(phone) == []
 
