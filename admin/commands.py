@@ -197,6 +197,7 @@ def demo_sms(phone: str | None, only: str | None) -> None:
 
 
 def register(app: Flask) -> None:
+    from admin.accounts_cli import accounts_group
     from admin.audit_cli import audit_group
     from admin.clients_cli import client_group
     from admin.id_cli import id_group
@@ -214,6 +215,7 @@ def register(app: Flask) -> None:
         id_group,
         org_group,
         audit_group,
+        accounts_group,
     )
     for command in commands:
         app.cli.add_command(command)

@@ -104,6 +104,9 @@ class Settings:
         43200, "IDP_SESSION_ABSOLUTE_TIMEOUT", "seconds", minimum=300
     )
     app_client_id: str = _setting("gov-idp-app", "IDP_APP_CLIENT_ID", "the official app's client")
+    account_closure_days: int = _setting(
+        15, "IDP_ACCOUNT_CLOSURE_DAYS", "cooling-off days before a closure", maximum=90
+    )
     kiosk_idle_timeout: int = _setting(
         120,
         "IDP_KIOSK_IDLE_TIMEOUT",

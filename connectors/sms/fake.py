@@ -24,6 +24,10 @@ TEMPLATES: dict[str, tuple[str, frozenset[str]]] = {
         "【统一身份认证平台】{org_name}已授权您作为经办人办理业务。",
         frozenset({"org_name"}),
     ),
+    "phone_changed": (
+        "【统一身份认证平台】您账号绑定的手机号已更换为{phone}。如非本人操作，请立即致电12345。",
+        frozenset({"phone"}),
+    ),
 }
 PHONE = re.compile(r"1[3-9][0-9]{9}")
 MAX_PARAM = 64

@@ -30,6 +30,8 @@ class Person(Base):
     id_number_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     loa: Mapped[int] = mapped_column(SmallInteger, default=2)
     status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
+    # When a closure the person asked for takes effect (None: no closure asked for)
+    closure_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[created_at]
     updated_at: Mapped[updated_at]
 

@@ -29,6 +29,15 @@ class Event(StrEnum):
     consent_denied = "person:consent:denied"
     consent_withdrawn = "person:consent:withdrawn"
     authorization_granted = "person:authorization:granted"
+    # the account centre's changes to the account itself (idp/flows/change_phone.py,
+    # close_account.py, my_data.py, reauth.py; idp/web/account_changes.py)
+    reauthentication_failed = "person:reauthentication:failed"
+    phone_changed = "person:phone:changed"
+    username_changed = "person:username:changed"
+    data_exported = "person:data:exported"
+    closure_requested = "person:account:closure_requested"
+    closure_cancelled = "person:account:closure_cancelled"
+    account_closed = "person:account:closed"
     # identity proofing (realname/proofing.py)
     realname_verified = "person:realname:verified"
     realname_refused = "person:realname:refused"

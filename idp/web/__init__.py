@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from idp.web import (
     account,
+    account_changes,
     authorize,
     device,
     errors,
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(account_changes.bp)
     app.register_blueprint(authorize.bp)
     app.register_blueprint(transactions.bp)
     app.register_blueprint(device.bp)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from functools import lru_cache
 
-import ua_parser
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -16,12 +14,10 @@ from werkzeug.wrappers import Response
 
 from idp import context
 from idp.accounts.models import Person
-from idp.accounts.sessions import SsoSession
 from idp.accounts.throttle import account_key
 from idp.audit import record_event
 from idp.audit.events import Event
 from idp.authn.devices import Devices
-from idp.channels.location import PRIVATE_NETWORK, THIS_MACHINE, UNKNOWN, rough_location
 from idp.crypto.passwords import PasswordProblem, PasswordRejectedError
 from idp.db import db
 from idp.flows import logout
@@ -29,6 +25,14 @@ from idp.oidc import frontchannel
 from idp.oidc.models import Client, Consent
 from idp.oidc.runtime import oidc
 from idp.web import forms
+from idp.web.account_words import (
+    channel_name,
+    consent_labels,
+    day,
+    device_label,
+    device_name,
+    place,
+)
 from idp.web.security import allow_frames, end_sso_cookie, login_required
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -38,6 +42,8 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 SIGNED_OUT_KIND = "signed-out"
 SIGNED_OUT_TTL = 300
 PASSWORD_FORM = "password-change"  # noqa: S105 - a form's name, not a password
+# the forms of account_changes.py drawn on the same page
+USERNAME_FORM, PHONE_FORM, DATA_FORM = "username-change", "phone-change", "my-data"
 
 
 def password_problem_text(problem: PasswordProblem) -> str:
@@ -71,57 +77,26 @@ def overview() -> str:
         .where(Consent.person_id == person.id)
         .order_by(Consent.created_at)
     ).all()
+    refused = forms.refused_among(PASSWORD_FORM, USERNAME_FORM, PHONE_FORM, DATA_FORM)
     return render_template(
         "account.html",
         consents=consents,
         person=person,
-        password_form=forms.refused(PASSWORD_FORM),
+        password_form=refused[PASSWORD_FORM],
         phone=context.accounts().masked_phone(person),
         sessions=context.sessions().list_for_person(person.id),
         current_id=g.sso.id,
         devices=Devices(db.session).of(person.id),
         device_name=device_name,
+        device_label=device_label,
+        consent_labels=consent_labels,
         channel_name=channel_name,
         place=place,
+        day=day,
+        username_form=refused[USERNAME_FORM],
+        phone_form=refused[PHONE_FORM],
+        data_form=refused[DATA_FORM],
     )
-
-
-def channel_name(channel: str) -> str:
-    return {
-        "web": _("Online service hall"),
-        "app": _("Mobile app"),
-        "kiosk": _("Kiosk"),
-        "hotline": _("Hotline"),
-    }.get(channel, channel)
-
-
-def device_name(sso: SsoSession) -> str:
-    """What the person would call the device: the app or kiosk that signed it in, else
-    the browser and system its User-Agent names ("Chrome on Windows")."""
-    if sso.device:
-        return sso.device
-    browser, system = _browser_and_system(sso.user_agent or "")
-    if browser and system:
-        return _("%(browser)s on %(system)s", browser=browser, system=system)
-    return browser or system or _("Unknown device")
-
-
-def place(sso: SsoSession) -> str:
-    """Roughly where the session was opened: a province or a country, never closer."""
-    found = rough_location(sso.ip)
-    return {
-        THIS_MACHINE: _("This computer"),
-        PRIVATE_NETWORK: _("A private network"),
-        UNKNOWN: _("Unknown place"),
-    }.get(found, found)
-
-
-@lru_cache(maxsize=1024)
-def _browser_and_system(user_agent: str) -> tuple[str | None, str | None]:
-    found = ua_parser.parse(user_agent) if user_agent else None
-    browser = found.user_agent.family if found and found.user_agent else None
-    system = found.os.family if found and found.os else None
-    return (browser if browser != "Other" else None), (system if system != "Other" else None)
 
 
 @bp.post("/password")
@@ -231,7 +206,7 @@ def remove_device(device_id: str) -> Response:
         detail={"device_id": removed.id, "by": "person"},
     )
     db.session.commit()
-    flash(_("%(name)s can no longer approve sign-ins.", name=removed.name), "info")
+    flash(_("%(name)s can no longer approve sign-ins.", name=device_label(removed.name)), "info")
     return redirect(url_for("account.overview") + "#devices", 303)
 
 

@@ -87,3 +87,16 @@ def refused(form: str) -> FormState:
     if not kept or kept.get("form") != form:
         return EMPTY
     return FormState(errors=dict(kept["errors"]), values=dict(kept["values"]))
+
+
+def refused_among(*names: str) -> dict[str, FormState]:
+    """For a page with several forms: each form's kept messages and values (EMPTY for all
+    but the one refused), read once."""
+    reference = session.pop(SESSION_KEY, None)
+    kept = context.store().consume(KIND, reference) if isinstance(reference, str) else None
+    return {
+        name: FormState(errors=dict(kept["errors"]), values=dict(kept["values"]))
+        if kept and kept.get("form") == name
+        else EMPTY
+        for name in names
+    }

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import g, session, url_for
+from flask import g, redirect, session, url_for
 
 from idp.accounts.sessions import SsoSession
 from idp.flows import logout
+from idp.web import account_changes
 from idp.web.security import safe_next, start_sso_cookie
 from idp.web.transactions import Page, account_sign_in, resume_by_id, start
 
@@ -20,11 +21,18 @@ def hand_off(token: str, sso: SsoSession, *, txn_id: str | None, next_url: str |
     start_sso_cookie(token)
     session.pop("csrf_token", None)  # a new CSRF secret for the signed-in session
     # The sign-in hands back to the transaction that asked for it (by id); a sign-in no
-    # service asked for is the account centre's own, through the same checks.
+    # service asked for is the account centre's own, through the same checks. With a
+    # closure pending, the person is first offered to keep the account, then goes on.
     if txn_id:
-        return resume_by_id(txn_id, sso, posted=True)
+        onward = url_for("signin.resume", txn_id=txn_id)
+        closing = account_changes.after_sign_in(sso.person_id, onward)
+        return redirect(closing, 303) if closing else resume_by_id(txn_id, sso, posted=True)
     destination = next_url or url_for("account.overview")
-    return start(account_sign_in(destination), sso, posted=True)
+    page = start(account_sign_in(destination), sso, posted=True)
+    closing = account_changes.after_sign_in(sso.person_id, destination)
+    if closing and getattr(page, "location", None) == destination:  # no other step first
+        return redirect(closing, 303)
+    return page
 
 
 MAX_TXN_ID = 64

@@ -1,0 +1,281 @@
+"""The account centre's changes to the account itself: the user name, the phone number,
+"my data", and closing the account. Every POST needs the session and its CSRF token, and
+answers with a redirect."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from idp import context
+from idp.accounts import changes
+from idp.accounts.models import Person
+from idp.accounts.services import AccountExistsError, InvalidIdentifierError
+from idp.audit import record_event
+from idp.audit.events import Event
+from idp.db import db
+from idp.flows import change_phone, close_account, my_data
+from idp.flows.reauth import password_confirmed
+from idp.web import forms
+from idp.web.account import DATA_FORM, PHONE_FORM, USERNAME_FORM, _current_person
+from idp.web.account_words import day
+from idp.web.security import login_required
+
+bp = Blueprint("account_changes", __name__, url_prefix="/account")
+
+CODE_FORM = "phone-code"
+CLOSE_FORM = "account-close"
+DOWNLOAD_KIND = "my-data-download"
+DOWNLOAD_TTL = 60  # the one GET after the POST fetches it
+
+
+def _back(anchor: str) -> Response:
+    return redirect(url_for("account.overview") + anchor, 303)
+
+
+# -- user name ---------------------------------------------------------------------------
+
+
+@bp.post("/username")
+@login_required
+def change_username() -> Response:
+    person = _current_person()
+    had = person.username
+    try:
+        name = changes.set_username(db.session, person, request.form.get("username", ""))
+    except InvalidIdentifierError as broken:
+        db.session.rollback()
+        forms.refuse(USERNAME_FORM, {"username": username_rule_text(broken.rule)}, request.form)
+        return _back("#change-username")
+    except AccountExistsError:
+        db.session.rollback()
+        forms.refuse(
+            USERNAME_FORM,
+            {"username": _("This user name is taken. Choose another one.")},
+            request.form,
+        )
+        return _back("#change-username")
+    if name != had:
+        record_event(
+            db.session,
+            Event.username_changed,
+            person_id=person.id,
+            channel=g.sso.channel,
+            session_id=g.sso.id,
+            detail={"had_one": had is not None},
+        )
+    db.session.commit()
+    flash(_("Your user name is now %(name)s.", name=name), "info")
+    return _back("#profile")
+
+
+def username_rule_text(rule: str) -> str:
+    return {
+        "digits": _(
+            "A user name must start with a letter, so that it cannot be mistaken for a phone"
+            " or ID number."
+        ),
+        "reserved": _("This user name is reserved. Choose another one."),
+    }.get(
+        rule,
+        _(
+            "Use 3 to 64 characters: a letter first, then letters, digits, dots, dashes or"
+            " underscores."
+        ),
+    )
+
+
+# -- phone number ------------------------------------------------------------------------
+
+
+@bp.post("/phone")
+@login_required
+def start_phone_change() -> Response:
+    person = _current_person()
+    result = change_phone.start(
+        person,
+        g.sso,
+        password=request.form.get("phone_password", ""),
+        new_phone=request.form.get("new_phone", ""),
+        ip=request.remote_addr,
+    )
+    if isinstance(result, change_phone.Refused):
+        field = "phone_password" if result.problem is change_phone.Problem.password else "new_phone"
+        forms.refuse(PHONE_FORM, {field: phone_problem_text(result)}, request.form)
+        return _back("#change-phone")
+    return redirect(url_for("account_changes.phone_code_form", flow_id=result.flow_id), 303)
+
+
+@bp.get("/phone/<flow_id>")
+@login_required
+def phone_code_form(flow_id: str) -> Response | str:
+    masked = change_phone.pending(g.sso, flow_id)
+    if masked is None:
+        flash(_("That code has expired. Ask for a new one."), "error")
+        return _back("#change-phone")
+    return render_template(
+        "account_phone.html", flow_id=flow_id, masked=masked, code_form=forms.refused(CODE_FORM)
+    )
+
+
+@bp.post("/phone/<flow_id>")
+@login_required
+def confirm_phone_change(flow_id: str) -> Response:
+    person = _current_person()
+    result = change_phone.confirm(person, g.sso, flow_id, request.form.get("code", ""))
+    if isinstance(result, change_phone.Changed):
+        flash(_("Your mobile number is now %(phone)s.", phone=result.masked_phone), "info")
+        return _back("#profile")
+    if result.problem is change_phone.Problem.wrong_code:
+        forms.refuse(CODE_FORM, {"code": phone_problem_text(result)}, {})
+        return redirect(url_for("account_changes.phone_code_form", flow_id=flow_id), 303)
+    forms.refuse(PHONE_FORM, {"new_phone": phone_problem_text(result)}, {})
+    return _back("#change-phone")
+
+
+def phone_problem_text(refused: change_phone.Refused) -> str:
+    problem = change_phone.Problem
+    if refused.problem is problem.wrong_code:
+        return _("The code is not right. Tries left: %(n)d.", n=refused.tries_left or 0)
+    return {
+        problem.password: _("Your current password is incorrect."),
+        problem.phone_format: _("Enter an 11-digit mainland mobile number."),
+        problem.same_number: _("This is already your number."),
+        problem.too_many_codes: _("Too many codes were asked for. Try again later."),
+        problem.sms_unavailable: _("The code could not be sent just now. Try again later."),
+        problem.expired: _("That code has expired. Ask for a new one."),
+        problem.phone_taken: _(
+            "This number belongs to another account. Sign in with it, or recover that"
+            " account, if it is yours."
+        ),
+    }[refused.problem]
+
+
+# -- my data -----------------------------------------------------------------------------
+
+
+@bp.post("/my-data")
+@login_required
+def prepare_my_data() -> Response:
+    """Checks the password (if typed), then hands the download to the one GET after."""
+    person = _current_person()
+    password = request.form.get("data_password", "")
+    if password and not password_confirmed(
+        person, g.sso, password, request.remote_addr, purpose="my_data"
+    ):
+        forms.refuse(DATA_FORM, {"data_password": _("Your current password is incorrect.")}, {})
+        return _back("#my-data")
+    form = "html" if request.form.get("format") == "html" else "json"
+    reference = secrets.token_urlsafe(16)
+    kept = {"sso": g.sso.id, "full": bool(password), "format": form}
+    context.store().upsert(DOWNLOAD_KIND, reference, kept, DOWNLOAD_TTL)
+    session["my_data"] = reference
+    return redirect(url_for("account_changes.download_my_data"), 303)
+
+
+@bp.get("/my-data")
+@login_required
+def download_my_data() -> Response:
+    """The file, once per POST, only in the session that asked for it."""
+    reference = session.pop("my_data", None)
+    kept = isinstance(reference, str) and context.store().consume(DOWNLOAD_KIND, reference)
+    if not kept or kept.get("sso") != g.sso.id:
+        flash(_("Ask for your data again."), "info")
+        return _back("#my-data")
+    document = my_data.export(_current_person(), g.sso, full=kept["full"])
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    if kept["format"] == "html":
+        body, mimetype = render_template("account_my_data.html", data=document), "text/html"
+        name = f"my-data-{stamp}.html"
+    else:
+        body, mimetype = json.dumps(document, ensure_ascii=False, indent=2), "application/json"
+        name = f"my-data-{stamp}.json"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- closing the account ----------------------------------------------------------------
+
+
+@bp.get("/close")
+@login_required
+def close_form() -> str:
+    person = _current_person()
+    return render_template(
+        "account_close.html",
+        person=person,
+        days=context.settings().account_closure_days,
+        day=day,
+        close_form=forms.refused(CLOSE_FORM),
+    )
+
+
+@bp.post("/close")
+@login_required
+def request_closure() -> Response:
+    person = _current_person()
+    result = close_account.request(
+        person,
+        g.sso,
+        password=request.form.get("close_password", ""),
+        understood=request.form.get("understood") == "yes",
+        ip=request.remote_addr,
+    )
+    if isinstance(result, close_account.Requested):
+        flash(_("Your account will be closed on %(date)s.", date=day(result.due)), "info")
+        return _back("#close")
+    errors = {
+        close_account.Refusal.password: {
+            "close_password": _("Your current password is incorrect.")
+        },
+        close_account.Refusal.not_understood: {
+            "understood": _("Tick the box to confirm you have read what closing means.")
+        },
+    }[result]
+    forms.refuse(CLOSE_FORM, errors, request.form)
+    return redirect(url_for("account_changes.close_form"), 303)
+
+
+@bp.post("/close/cancel")
+@login_required
+def cancel_closure() -> Response:
+    if close_account.cancel(_current_person(), g.sso):
+        flash(_("The closure is cancelled. Your account stays open."), "info")
+    then = safe_then(request.form.get("then"))
+    return redirect(then, 303) if then else _back("#close")
+
+
+@bp.get("/closing")
+@login_required
+def closing_notice() -> Response | str:
+    """After a sign-in while a closure is pending: keep the account, or go on."""
+    person = _current_person()
+    then = safe_then(request.args.get("then")) or url_for("account.overview")
+    if person.closure_due_at is None:
+        return redirect(then, 303)
+    return render_template("account_closing.html", due=day(person.closure_due_at), then=then)
+
+
+def after_sign_in(person_id: str, destination: str) -> str | None:
+    """Where a fresh sign-in goes instead of `destination` when the person's account is
+    set to close: the page that offers to cancel (then on to `destination`)."""
+    person = db.session.get(Person, person_id)
+    if person is None or person.closure_due_at is None:
+        return None
+    return url_for("account_changes.closing_notice", then=destination)
+
+
+def safe_then(value: str | None) -> str | None:
+    """Only a path on this provider: never another site."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else None
