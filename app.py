@@ -19,7 +19,7 @@ from idp import db as database
 from idp.accounts.services import Accounts
 from idp.accounts.sessions import SessionStore
 from idp.accounts.throttle import LoginThrottle
-from idp.authn import sign_out
+from idp.authn import closing, sign_out
 from idp.authn.approvals import ApprovalKind, listen
 from idp.channels import app as app_channel
 from idp.channels import hotline
@@ -32,6 +32,7 @@ from idp.keys import init_app as init_keys
 from idp.oidc import ciba_ping
 from idp.oidc import endpoints as oidc_endpoints
 from idp.oidc import runtime as oidc_runtime
+from idp.oidc.account_closed import OidcAccountClosed
 from idp.oidc.machine.app import MachineEndpoints
 from idp.oidc.runtime import Oidc
 from idp.oidc.sign_out import OidcSignOut
@@ -103,6 +104,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     web.init_app(app)
     sign_out.listen(app, OidcSignOut(runtime.artifacts))  # grants, back-channel logout
+    closing.listen(app, OidcAccountClosed(runtime.artifacts))  # every RP hears of a closure
     web.csrf.exempt(oidc_endpoints.bp)  # RPs authenticate themselves; no browser forms
     web.csrf.exempt(web_authorize.start_posted)  # only forwards to GET /authorize
     app.register_blueprint(oidc_endpoints.bp)

@@ -9,7 +9,10 @@
         --cancel (signed in)--> ACTIVE (audit row)
         --due (`idp accounts close-due`, run by cron)--> CLOSED
     CLOSED: every session ended (each RP that got tokens in one is sent a back-channel
-            Logout Token), every token and consent revoked, app devices removed, agent
+            Logout Token), and every RP the person consented to or that holds a token of
+            theirs is sent one more, for the whole account, carrying the RISC
+            account-purged security event (idp/oidc/account_closed.py); every token and
+            consent revoked, app devices removed, agent
             authorisations revoked; phone, ID number, user name, name and password erased,
             so the number and the ID number can register again; the person row stays as a
             tombstone (status `closed`) so that audit rows keep their reference. Audit rows
@@ -31,6 +34,7 @@ from idp.accounts.models import ACTIVE, Person
 from idp.accounts.sessions import SsoSession
 from idp.audit import record_event
 from idp.audit.events import Event
+from idp.authn import closing
 from idp.authn.devices import Device
 from idp.authn.models import Consent
 from idp.db import db, utcnow
@@ -108,7 +112,9 @@ def close(person_id: str) -> bool:
     person = db.session.get(Person, person_id)
     if person is None or not person.active:
         return False
-    # Sessions first, while the person is active: each RP of each session is told.
+    # Whom to tell is read before consents and tokens go; then the sessions end (each RP
+    # of each session gets its Logout Token) while the person is still active.
+    tell = [listener.account_closing(person_id) for listener in closing.listeners()]
     ended = logout.sign_out_everywhere(person_id, keep=None, reason="account_closed")
     consents = db.session.execute(delete(Consent).where(Consent.person_id == person_id))
     db.session.execute(delete(Device).where(Device.person_id == person_id))
@@ -130,4 +136,6 @@ def close(person_id: str) -> bool:
         detail={"sessions_ended": ended, "consents_revoked": consents.rowcount},  # type: ignore[attr-defined]
     )
     db.session.commit()
+    for notice in tell:
+        notice()
     return True

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 LOGOUT_TOKEN_TYP = "logout+jwt"
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+# OpenID RISC: the account is gone for good (a closure); rides in the same Security Event
+# Token as the logout event (RFC 8417 allows several events about one subject).
+ACCOUNT_PURGED_EVENT = "https://schemas.openid.net/secevent/risc/event-type/account-purged"
 LOGOUT_TOKEN_TTL = 120  # seconds; covers every attempt of one delivery
 TIMEOUT = 3.0  # seconds per attempt
 ATTEMPTS = 3
@@ -50,12 +53,14 @@ ACTOR = "idp:backchannel_logout"
 
 @dataclass(frozen=True)
 class Recipient:
-    """One RP to tell that session `sid` of `person_id` has ended."""
+    """One RP to tell that session `sid` of `person_id` has ended (no `sid`: every session
+    of the person; `closed`: and the account itself is gone)."""
 
     client: Client
     uri: str
     person_id: str
-    sid: str
+    sid: str | None
+    closed: bool = False
 
 
 def recipients(sid: str) -> list[Recipient]:
@@ -84,19 +89,28 @@ def notify(found: list[Recipient]) -> None:
 
 
 # -- the Logout Token (section 2.4) ---------------------------------------------------------
-def logout_token(tokens: TokenIssuer, client: Client, *, person_id: str, sid: str) -> str:
+def logout_token(
+    tokens: TokenIssuer, client: Client, *, person_id: str, sid: str | None, closed: bool = False
+) -> str:
     """Signed like the client's ID tokens, so the RP checks both with the same key."""
     now = int(time.time())
+    subject = tokens.subject(person_id, client)
+    events: dict[str, Any] = {LOGOUT_EVENT: {}}
+    if closed:
+        events[ACCOUNT_PURGED_EVENT] = {
+            "subject": {"format": "iss_sub", "iss": tokens.issuer, "sub": subject}
+        }
     claims = {
         "iss": tokens.issuer,
         "aud": client.client_id,
         "iat": now,
         "exp": now + LOGOUT_TOKEN_TTL,
         "jti": secrets.token_urlsafe(16),
-        "sub": tokens.subject(person_id, client),
-        "sid": tokens.session_id(sid, client),  # as in this client's ID tokens
-        "events": {LOGOUT_EVENT: {}},
+        "sub": subject,
+        "events": events,
     }  # never a nonce (section 2.4): a Logout Token must not pass for an ID token
+    if sid is not None:
+        claims["sid"] = tokens.session_id(sid, client)  # as in this client's ID tokens
     return tokens.keys.sign(claims, alg=client.id_token_signed_response_alg, typ=LOGOUT_TOKEN_TYP)
 
 
@@ -122,7 +136,11 @@ def _deliver(app: Flask, recipient: Recipient) -> None:
     with app.app_context():
         try:
             token = logout_token(
-                oidc().tokens, recipient.client, person_id=recipient.person_id, sid=recipient.sid
+                oidc().tokens,
+                recipient.client,
+                person_id=recipient.person_id,
+                sid=recipient.sid,
+                closed=recipient.closed,
             )
         except NoActiveKeyError as exc:
             outcome = Outcome(attempts=0, error=str(exc))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from joserfc import jwt
+from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp import context
@@ -16,9 +18,16 @@ from idp.db import db
 from tests.helpers import sign_in
 from tests.integration.account_life.support import audit, make_person, person_row, post
 from tests.integration.oidc.conftest import redeem
-from tests.integration.oidc.test_backchannel_logout import check_logout_token, id_token_for
+from tests.integration.oidc.test_backchannel_logout import (
+    LOGOUT_EVENT,
+    check_logout_token,
+    id_token_for,
+    jwks,
+)
+from tests.integration.oidc.test_backchannel_logout import sign_out as logout
 
 LATER = "2099-01-01T00:00:00+0000"
+ACCOUNT_PURGED = "https://schemas.openid.net/secevent/risc/event-type/account-purged"
 
 
 def ask_to_close(client, password: str, understood: bool = True):
@@ -138,3 +147,30 @@ def test_a_closed_persons_id_number_can_be_proven_again(app, person):
         db.session.commit()
     close_due(app)
     assert person_row(app, person["id"]).id_number_index is None
+
+
+def test_every_service_the_person_used_hears_that_the_account_is_gone(
+    app, browser, register, rps, person
+):
+    """Even a service with no live session of the person (signed out before) is told, by a
+    Logout Token for every session (no sid) carrying the RISC account-purged event."""
+    rp = register(name="社保系统", backchannel_logout_uri=rps.uri("social"))
+    id_token = id_token_for(app, browser, rp)
+    assert logout(browser).status_code == 303
+    assert rps.next().path == "/social"  # that sign-out's own notice
+    browser.sign_in()
+    assert ask_to_close(browser.client, person["password"]).status_code == 303
+
+    close_due(app)
+    post_ = rps.next()
+    keys = KeySet.import_key_set({"keys": [k for k in jwks(app)["keys"] if k.get("crv") != "SM2"]})
+    claims = jwt.decode(post_.token, keys, algorithms=["RS256"]).claims
+    assert post_.path == "/social" and claims["aud"] == rp.client_id
+    assert claims["sub"] == id_token["sub"] and "sid" not in claims
+    assert claims["events"] == {
+        LOGOUT_EVENT: {},
+        ACCOUNT_PURGED: {
+            "subject": {"format": "iss_sub", "iss": id_token["iss"], "sub": id_token["sub"]}
+        },
+    }
+    assert rps.rest() == []  # one notice for the account (no live session was left)
