@@ -1,15 +1,19 @@
 """Legal persons in the account centre (/account/organizations): register an enterprise by
 its USCC, approve or reject registrations waiting for the legal representative, authorise
 agents and revoke their authorisations. The rules live in realname/legal_persons.py and
-realname/agents.py; these pages call them, commit on success and roll back on a refusal."""
+realname/agents.py; these pages call them, commit on success and roll back on a refusal.
+
+The page holds several forms. Every POST answers with a redirect to the section of the
+form that was sent, and that section says what happened: a refusal at the top of the
+form and next to the field it is about (idp/web/forms.py, what was typed kept), or the
+success in its own words."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from urllib.parse import urlencode
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +22,7 @@ from werkzeug.wrappers import Response
 from idp import context
 from idp.accounts.models import Person
 from idp.db import db, utcnow
+from idp.web import forms
 from idp.web.account import _current_person
 from idp.web.org_words import error_text, list_of, role_label, scope_label
 from idp.web.security import login_required
@@ -30,6 +35,7 @@ from realname.agents import (
     revoke_agent,
 )
 from realname.agreements import CURRENT, AgreementKind
+from realname.identifiers import RULE_MESSAGES
 from realname.legal_persons import (
     LegalPersonError,
     approve_registration,
@@ -48,6 +54,18 @@ from realname.organizations import (
 bp = Blueprint("organizations", __name__, url_prefix="/account/organizations")
 
 MAX_FIELD = 200  # longer input is cut before it reaches the rules (they refuse it anyway)
+PAGE_FORM = "organizations"  # one kept state for the page; `form_of` says which form
+# The field of the register form each refusal is about (the rest are the form's).
+REGISTER_FIELDS = {
+    **dict.fromkeys(("not_found", "not_active", "already_registered", "pending_approval"), "uscc"),
+    **dict.fromkeys(("name", "name_mismatch"), "org-name"),
+}
+# ... and of an authorise form (suffixed with the organisation's id on the page).
+AUTHORISE_FIELDS = {
+    **dict.fromkeys(("agent_not_found", "agent_not_real_named", "role_conflict"), "agent"),
+    **dict.fromkeys(("no_scopes", "unknown_scope"), "scopes"),
+    **dict.fromkeys(("expiry_date", "expiry_past", "expiry_too_far"), "expires"),
+}
 DEFAULT_TERM = timedelta(days=365)  # the expiry date the form suggests
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
@@ -155,34 +173,52 @@ def overview() -> str:
             registrant = session.get(Person, organization.registered_by)
             if registrant is not None:
                 registrants[organization.id] = registrant
+    waiting = _waiting_for_rep(session, person)
+    shown = {"mine", "register", *(f"org-{org.organization.id}" for org in managed)}
+    shown |= {name for name, there in (("pending", pending), ("waiting", waiting)) if there}
+    kept = forms.refused(PAGE_FORM)
+    # A message for a section no longer on the page (nothing left pending, or no rights
+    # over that organisation) is said at the top, in "mine".
+    said_in = kept.value("form_of") if kept.value("form_of") in shown else "mine"
     return render_template(
         "organizations.html",
+        form_of=lambda section: kept if section == said_in else forms.EMPTY,
         person=person,
         choices=choices,
         managed=managed,
         pending=pending,
         registrants=registrants,
-        waiting=_waiting_for_rep(session, person),
+        waiting=waiting,
         scopes=list(AGENT_SCOPES),
         expiry_first=first.isoformat(),
         expiry_suggested=suggested.isoformat(),
         expiry_last=last.isoformat(),
-        uscc=request.args.get("uscc", "")[:32],
-        name=request.args.get("name", "")[:MAX_FIELD],
         real_named=person.id_number_index is not None and person.loa >= 3,
     )
 
 
 # -- actions ------------------------------------------------------------------------------
-def _back(anchor: str = "", **args: str) -> Response:
-    query = f"?{urlencode(args)}" if args else ""
-    return redirect(url_for("organizations.overview") + query + anchor, 303)
+def _back(section: str) -> Response:
+    return redirect(url_for("organizations.overview") + f"#{section}", 303)
 
 
-def _refused(error: LegalPersonError, anchor: str = "", **args: str) -> Response:
+def _said(section: str, text: str) -> Response:
+    """Done: say so in the section of the form that was sent."""
+    forms.refuse(PAGE_FORM, {}, {"form_of": section, "notice": text})
+    return _back(section)
+
+
+def _refused(
+    error: LegalPersonError,
+    section: str,
+    field: str = forms.WHOLE_FORM,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """Refused: nothing changes; the section says why, next to `field` (its id on the
+    page), with what was typed."""
     db.session.rollback()
-    flash(error_text(error), "error")
-    return _back(anchor, **args)
+    forms.refuse(PAGE_FORM, {field: error_text(error)}, {**(typed or {}), "form_of": section})
+    return _back(section)
 
 
 def _organization(organization_id: str) -> Organization | None:
@@ -195,9 +231,15 @@ def register() -> Response:
     person = _current_person()
     uscc = request.form.get("uscc", "")[:32]
     name = request.form.get("name", "")[:MAX_FIELD]
+    # Both are public (printed on the business licence): the form keeps them.
+    typed = {"uscc": uscc.strip(), "org-name": name.strip(), "agreement": "no"}
     if request.form.get("agreement") != "yes":
-        flash(_("Please read and accept the registration agreement."), "error")
-        return _back("#register")
+        forms.refuse(
+            PAGE_FORM,
+            {"org-agreement": _("Please read and accept the registration agreement.")},
+            {**typed, "form_of": "register"},
+        )
+        return _back("register")
     try:
         organization = register_organization(
             db.session,
@@ -209,25 +251,23 @@ def register() -> Response:
             channel=g.sso.channel,
         )
     except LegalPersonError as error:
-        # Both are public (printed on the business licence): the form keeps them.
-        return _refused(error, "#register", uscc=uscc.strip(), name=name.strip())
+        field = "uscc" if error.code in RULE_MESSAGES else REGISTER_FIELDS.get(error.code, "")
+        return _refused(error, "register", field, {**typed, "agreement": "yes"})
     agreements.accept(db.session, person.id, CURRENT[AgreementKind.organization], g.sso.channel)
     db.session.commit()
     if organization.pending_approval:
-        flash(
+        return _said(
+            "waiting",
             _(
                 "%(name)s is registered. Its legal representative must approve the "
                 "registration before anyone can act for it.",
                 name=organization.name,
             ),
-            "info",
         )
-        return _back("#waiting")
-    flash(
+    return _said(
+        "mine",
         _("%(name)s is registered. You are its legal representative.", name=organization.name),
-        "info",
     )
-    return _back("#mine")
 
 
 @bp.post("/<organization_id>/approve")
@@ -236,7 +276,7 @@ def approve(organization_id: str) -> Response:
     person = _current_person()
     organization = _organization(organization_id)
     if organization is None:
-        return _refused(LegalPersonError("not_pending"), "#pending")
+        return _refused(LegalPersonError("not_pending"), "pending")
     try:
         approve_registration(
             db.session,
@@ -247,13 +287,9 @@ def approve(organization_id: str) -> Response:
             channel=g.sso.channel,
         )
     except LegalPersonError as error:
-        return _refused(error, "#pending")
+        return _refused(error, "pending")
     db.session.commit()
-    flash(
-        _("You approved the registration of %(name)s.", name=organization.name),
-        "info",
-    )
-    return _back("#mine")
+    return _said("mine", _("You approved the registration of %(name)s.", name=organization.name))
 
 
 @bp.post("/<organization_id>/reject")
@@ -262,15 +298,15 @@ def reject(organization_id: str) -> Response:
     person = _current_person()
     organization = _organization(organization_id)
     if organization is None:
-        return _refused(LegalPersonError("not_pending"), "#pending")
+        return _refused(LegalPersonError("not_pending"), "pending")
     name = organization.name
     try:
         reject_registration(db.session, person, organization, channel=g.sso.channel)
     except LegalPersonError as error:
-        return _refused(error, "#pending")
+        return _refused(error, "pending")
     db.session.commit()
-    flash(_("You rejected the registration of %(name)s.", name=name), "info")
-    return _back("#pending")
+    # The section goes when nothing is left to approve: say it at the top of the page.
+    return _said("mine", _("You rejected the registration of %(name)s.", name=name))
 
 
 def _manages(person: Person, organization: Organization | None) -> Organization:
@@ -299,7 +335,12 @@ def _expiry(raw: str) -> datetime:
 @login_required
 def authorise(organization_id: str) -> Response:
     person = _current_person()
-    anchor = f"#org-{organization_id}"
+    section = f"org-{organization_id}"
+    typed = {
+        f"agent-{organization_id}": request.form.get("agent", "")[:MAX_FIELD],
+        f"expires-{organization_id}": request.form.get("expires_on", "")[:32],
+        "scopes": ",".join(request.form.getlist("scopes"))[:MAX_FIELD],
+    }
     try:
         organization = _manages(person, _organization(organization_id))
         expires_at = _expiry(request.form.get("expires_on", "")[:32])
@@ -317,18 +358,17 @@ def authorise(organization_id: str) -> Response:
             channel=g.sso.channel,
         )
     except LegalPersonError as error:
-        return _refused(error, anchor)
+        field = AUTHORISE_FIELDS.get(error.code)
+        return _refused(error, section, f"{field}-{organization_id}" if field else "", typed)
     db.session.commit()
-    flash(
+    return _said(
+        section,
         _(
-            # Never the agent's name: a flash message travels in the readable cookie.
             "The agent may now act for %(name)s until %(until)s.",
             name=organization.name,
             until=expires_at.strftime("%Y-%m-%d %H:%M"),
         ),
-        "info",
     )
-    return _back(anchor)
 
 
 @bp.post("/authorisations/<authorisation_id>/revoke")
@@ -337,16 +377,14 @@ def revoke(authorisation_id: str) -> Response:
     person = _current_person()
     authorisation = db.session.get(AgentAuthorisation, authorisation_id)
     if authorisation is None:
-        return _refused(LegalPersonError("not_permitted"), "#mine")
+        return _refused(LegalPersonError("not_permitted"), "mine")
     organization = authorisation.membership.organization
     giving_up = authorisation.membership.person_id == person.id
     try:
         revoke_agent(db.session, person, authorisation, channel=g.sso.channel)
     except LegalPersonError as error:
-        return _refused(error, "#mine")
+        return _refused(error, "mine")
     db.session.commit()
     if giving_up:
-        flash(_("You no longer act for %(name)s.", name=organization.name), "info")
-        return _back("#mine")
-    flash(_("The authorisation has been revoked."), "info")
-    return _back(f"#org-{organization.id}")
+        return _said("mine", _("You no longer act for %(name)s.", name=organization.name))
+    return _said(f"org-{organization.id}", _("The authorisation has been revoked."))

@@ -54,12 +54,25 @@ def post(client, path: str, **data: Any):
     return client.post(path, data={"csrf_token": csrf_token(client, PAGE), **data})
 
 
+def said(page: str) -> str:
+    """What a page says after a form: its notices, and the messages of a refused form (at
+    its top and next to the field)."""
+    notices = re.findall(r'class="notice[^"]*"[^>]*>([^<]*)<', page)
+    summary = re.findall(r'<li><a href="#[^"]*">([^<]*)</a></li>', page)
+    whole = re.findall(r'class="error-summary".*?<li>([^<]+)</li>', page, re.S)
+    fields = re.findall(r'class="field-error"[^>]*>.*?</span> ([^<]*)<', page)
+    return " ".join(html.unescape(m) for m in (*notices, *summary, *whole, *fields))
+
+
 def flashed(client) -> str:
-    """The page after a redirect: its notices' text."""
-    page = client.get(PAGE).get_data(as_text=True)
-    return " ".join(
-        html.unescape(m) for m in re.findall(r'class="notice[^"]*"[^>]*>([^<]*)<', page)
-    )
+    """The page after a redirect: what it says (see `said`)."""
+    return said(client.get(PAGE).get_data(as_text=True))
+
+
+def section(page: str, section_id: str) -> str:
+    """One <section> of the page, by its id."""
+    start = page.index(f'id="{section_id}"')
+    return page[start : page.index("</section>", start)]
 
 
 def register(

@@ -23,6 +23,8 @@ from tests.integration.org_pages_support import (
     post,
     register,
     role_of,
+    said,
+    section,
 )
 from tests.integration.org_support import ACTIVE, DATA, OTHERS, rep_of
 
@@ -73,10 +75,12 @@ def test_refusals_are_explained_and_the_form_keeps_its_values(app, uscc, name, m
     response = post(client, PAGE, agreement="yes", uscc=uscc, name=name)
     assert response.status_code == 303
     location = response.headers["Location"]
-    assert location.startswith(f"{PAGE}?") and location.endswith("#register")
-    assert message in flashed(client)
-    page = client.get(location).get_data(as_text=True)
-    assert f'value="{uscc}"' in page and f'value="{name}"' in page
+    assert location == f"{PAGE}#register"  # the form's own section says it
+    form = section(client.get(location).get_data(as_text=True), "register")
+    assert message in said(form) and 'class="error-summary" role="alert"' in form
+    assert f'value="{uscc}"' in form and f'value="{name}"' in form
+    assert 'aria-invalid="true"' in form and "autofocus" in form
+    assert 'name="agreement" value="yes" required checked' in form
     assert count_rows(app, Organization) == 0
 
 
