@@ -1,8 +1,9 @@
 """SMS gateway (短信网关): send a message from a template registered with the gateway.
 
-The reference gateway (and the fake) know three templates:
-`verification_code` (params `code`, `minutes`), `agent_authorised` (param `org_name`) and
-`phone_changed` (param `phone`, the new number masked: the notice to the old number).
+The reference gateway (and the fake) know four templates:
+`verification_code` (params `code`, `minutes`), `agent_authorised` (param `org_name`),
+`phone_changed` (param `phone`, the new number masked: the notice to the old number) and
+`closure_requested` (param `date`, when the account closes).
 `SmsOutbox` is what the reference gateway and the fake add for the demo and tests: the
 messages "delivered" to a phone. Real gateways have no outbox. Domain code depends on
 these interfaces only.

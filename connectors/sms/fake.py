@@ -28,6 +28,10 @@ TEMPLATES: dict[str, tuple[str, frozenset[str]]] = {
         "【统一身份认证平台】您账号绑定的手机号已更换为{phone}。如非本人操作，请立即致电12345。",
         frozenset({"phone"}),
     ),
+    "closure_requested": (
+        "【统一身份认证平台】您已申请注销账号，将于{date}生效。如非本人操作，请登录撤销或致电12345。",
+        frozenset({"date"}),
+    ),
 }
 PHONE = re.compile(r"1[3-9][0-9]{9}")
 MAX_PARAM = 64

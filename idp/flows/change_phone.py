@@ -4,15 +4,19 @@
         --password wrong--> refused (counted like a wrong sign-in; 429 at the limit)
         --not a mobile number, or the number already on the account--> refused
         --too many codes (this person, the number, the address)--> refused, try later
-        --code sent to the NEW number--> CODE_SENT (Redis, 10 min; bound to this person and
-                                          this session; the code stored hashed)
+        --code sent to the NEW number--> CODE_SENT (idp/accounts/code_flows.py: the step,
+                                          30 min, bound to this person and this session;
+                                          the code inside it, 10 min, stored hashed)
     CODE_SENT: the code
-        --another person or another session--> expired (the record is not theirs)
-        --wrong code--> CODE_SENT (5 tries, then gone)
+        --another person or another session--> expired (the step is not theirs)
+        --wrong code--> CODE_SENT (5 tries, then the code is dead: ask for a new one)
+        --new code (after the wait, within the limits)--> CODE_SENT
+        --change the number--> START, the number typed again
         --right code, the number is another person's--> refused: "belongs to another
                                                         account" (whose is never said)
         --right code--> CHANGED: sealed number and blind index replaced, audit row, the OLD
-                        number texted a notice; the record consumed (the code works once)
+                        number texted a notice; the code used up, the step kept as done
+                        (Back to it says the number was changed)
 
 The code proves the person holds the new number; the password proves the person at the
 session is the account holder (idp/flows/reauth.py says why a password). Whether a number
@@ -27,7 +31,7 @@ from enum import StrEnum
 
 from connectors.errors import ConnectorRejected, ConnectorUnavailable
 from idp import context
-from idp.accounts import changes, sms_codes
+from idp.accounts import changes, code_flows, sms_codes
 from idp.accounts.models import Person
 from idp.accounts.services import AccountExistsError, InvalidIdentifierError, normalise_phone
 from idp.accounts.sessions import SsoSession
@@ -63,10 +67,21 @@ class Started:
 class Refused:
     problem: Problem
     tries_left: int | None = None
+    wait: int | None = None  # too_many_codes: seconds before a code can be sent again
 
     @classmethod
     def from_code(cls, refused: sms_codes.CodeRefused) -> Refused:
-        return cls(Problem(refused.problem.value), tries_left=refused.tries_left)
+        return cls(Problem(refused.problem.value), refused.tries_left, refused.wait)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the code step's page shows."""
+
+    masked_phone: str
+    done: bool
+    code_alive: bool
+    resend_wait: int
 
 
 @dataclass(frozen=True)
@@ -84,42 +99,73 @@ def start(
         phone = normalise_phone(new_phone)
     except InvalidIdentifierError:
         return Refused(Problem.phone_format)
-    accounts, store = context.accounts(), context.store()
-    if accounts.phone(person) == phone:
+    if context.accounts().phone(person) == phone:
         return Refused(Problem.same_number)
-    if store.incr("change-phone-person", person.id, 3600) > PERSON_CODES_PER_HOUR:
+    if _over_person_limit(person.id):
         return Refused(Problem.too_many_codes)
     extra = {"person_id": person.id, "session_id": sso.id}
-    sent = sms_codes.send_code(store, context.connectors().sms, KIND, phone, ip, extra)
-    if isinstance(sent, sms_codes.CodeRefused):
-        return Refused.from_code(sent)
-    return Started(sent, mask_phone(phone))
+    store, sms = context.store(), context.connectors().sms
+    flow = code_flows.begin(store, sms, KIND, phone, ip, extra)
+    if isinstance(flow, sms_codes.CodeRefused):
+        return Refused.from_code(flow)
+    return Started(flow.id, flow.masked_phone)
 
 
-def pending(sso: SsoSession, flow_id: str) -> str | None:
-    """The new number (masked) a code was sent to in this session, if it is still waiting."""
-    record = context.store().find(KIND, flow_id)
-    if record is None or not _belongs(record, sso):
+def progress(sso: SsoSession, flow_id: str) -> Progress | None:
+    """Where this session's step stands; None when there is none (or it is another's)."""
+    store = context.store()
+    flow = _load(sso, flow_id)
+    if flow is None:
         return None
-    return mask_phone(record["phone"])
+    return Progress(
+        masked_phone=flow.masked_phone,
+        done=flow.done,
+        code_alive=not flow.done and code_flows.code_alive(store, flow),
+        resend_wait=code_flows.resend_wait(store, flow),
+    )
+
+
+def resend(sso: SsoSession, flow_id: str, ip: str | None) -> Started | Refused:
+    """A new code to the same new number (the previous one stops working)."""
+    flow = _load(sso, flow_id)
+    if flow is None or flow.done:
+        return Refused(Problem.expired)
+    if _over_person_limit(sso.person_id):
+        return Refused(Problem.too_many_codes)
+    renewed = code_flows.resend(context.store(), context.connectors().sms, flow, ip)
+    if isinstance(renewed, sms_codes.CodeRefused):
+        return Refused.from_code(renewed)
+    return Started(renewed.id, renewed.masked_phone)
+
+
+def change_number(sso: SsoSession, flow_id: str) -> str | None:
+    """End the step; the number it was for (to type again corrected), if any."""
+    flow = _load(sso, flow_id)
+    if flow is None or flow.done:
+        return None
+    code_flows.abandon(context.store(), flow)
+    return flow.phone
 
 
 def confirm(person: Person, sso: SsoSession, flow_id: str, code: str) -> Changed | Refused:
     """The code sent to the new number: the number becomes the account's."""
-    store = context.store()
-    record = store.find(KIND, flow_id)
-    if record is None or not _belongs(record, sso):
+    store, accounts = context.store(), context.accounts()
+    flow = _load(sso, flow_id)
+    if flow is None or flow.done:
         return Refused(Problem.expired)
-    checked = sms_codes.check_code(store, KIND, flow_id, code)
+    checked = code_flows.check(store, flow, code)
     if isinstance(checked, sms_codes.CodeRefused):
         return Refused.from_code(checked)
-    accounts = context.accounts()
-    old = accounts.phone(person)
-    if not sms_codes.consume_code(store, KIND, flow_id):
+    holder = changes.phone_holder(db.session, accounts, flow.phone)
+    if holder is not None and holder != person.id:
+        code_flows.abandon(store, flow)  # the code proved the number; it cannot be ours
+        return Refused(Problem.phone_taken)
+    if not code_flows.finish(store, flow):
         return Refused(Problem.expired)  # used by a simultaneous request
+    old = accounts.phone(person)
     try:
-        new = changes.set_phone(db.session, accounts, person, checked["phone"])
-    except AccountExistsError:
+        new = changes.set_phone(db.session, accounts, person, flow.phone)
+    except AccountExistsError:  # taken in the meantime
         db.session.rollback()
         return Refused(Problem.phone_taken)
     record_event(
@@ -136,8 +182,16 @@ def confirm(person: Person, sso: SsoSession, flow_id: str, code: str) -> Changed
     return Changed(mask_phone(new))
 
 
-def _belongs(record: dict[str, object], sso: SsoSession) -> bool:
-    return record.get("person_id") == sso.person_id and record.get("session_id") == sso.id
+def _load(sso: SsoSession, flow_id: str) -> code_flows.CodeFlow | None:
+    flow = code_flows.load(context.store(), KIND, flow_id)
+    if flow is None:
+        return None
+    mine = flow.extra.get("person_id") == sso.person_id
+    return flow if mine and flow.extra.get("session_id") == sso.id else None
+
+
+def _over_person_limit(person_id: str) -> bool:
+    return context.store().incr("change-phone-person", person_id, 3600) > PERSON_CODES_PER_HOUR
 
 
 def _notify_old_number(old: str, new: str) -> None:

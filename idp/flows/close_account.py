@@ -3,7 +3,8 @@
     ACTIVE (signed in): current password + "I understand" ticked
         --password wrong--> refused (counted like a wrong sign-in; 429 at the limit)
         --box not ticked--> refused
-        --else--> CLOSING: closure_due_at = now + IDP_ACCOUNT_CLOSURE_DAYS (audit row)
+        --else--> CLOSING: closure_due_at = now + IDP_ACCOUNT_CLOSURE_DAYS (audit row; the
+                  account's number is texted, so a closure by someone else is noticed)
     CLOSING: the account works as before; the account centre, and every sign-in through the
              form, say when it closes and offer to cancel
         --cancel (signed in)--> ACTIVE (audit row)
@@ -23,11 +24,13 @@ The password, not a recent sign-in, is asked: idp/flows/reauth.py says why.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
+from connectors.errors import ConnectorRejected, ConnectorUnavailable
 from idp import context
 from idp.accounts import changes
 from idp.accounts.models import ACTIVE, Person
@@ -41,6 +44,8 @@ from idp.db import db, utcnow
 from idp.flows import logout
 from idp.flows.reauth import password_confirmed
 from realname.organizations import AgentAuthorisation, Membership
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,20 @@ def request(
         detail={"due": due.isoformat(), "days": days},
     )
     db.session.commit()
+    _tell_the_phone(person, due)
     return Requested(due)
+
+
+def _tell_the_phone(person: Person, due: datetime) -> None:
+    """A text to the account's number: someone who learnt the password must not close the
+    account unnoticed (the cooling-off period gives the owner time to cancel)."""
+    phone = context.accounts().phone(person)
+    date = (due.astimezone(UTC) + timedelta(hours=8)).strftime("%Y-%m-%d")
+    try:
+        if phone:
+            context.connectors().sms.send(phone, "closure_requested", {"date": date})
+    except (ConnectorUnavailable, ConnectorRejected) as failed:
+        log.warning("the closure notice was not sent: %s", failed)
 
 
 def cancel(person: Person, sso: SsoSession) -> bool:

@@ -22,7 +22,7 @@ from idp.audit.events import Event
 from idp.db import db
 from idp.flows import change_phone, close_account, my_data
 from idp.flows.reauth import password_confirmed
-from idp.web import forms
+from idp.web import code_words, forms
 from idp.web.account import DATA_FORM, PHONE_FORM, USERNAME_FORM, _current_person
 from idp.web.account_words import day
 from idp.web.security import login_required
@@ -115,12 +115,19 @@ def start_phone_change() -> Response:
 @bp.get("/phone/<flow_id>")
 @login_required
 def phone_code_form(flow_id: str) -> Response | str:
-    masked = change_phone.pending(g.sso, flow_id)
-    if masked is None:
-        flash(_("That code has expired. Ask for a new one."), "error")
+    found = change_phone.progress(g.sso, flow_id)
+    if found is None:
+        forms.refuse(PHONE_FORM, {forms.WHOLE_FORM: code_words.step_gone()}, {})
         return _back("#change-phone")
+    if found.done:  # Back to a finished step: it is done, the account centre shows it
+        flash(_("Your mobile number is now %(phone)s.", phone=found.masked_phone), "info")
+        return _back("#profile")
     return render_template(
-        "account_phone.html", flow_id=flow_id, masked=masked, code_form=forms.refused(CODE_FORM)
+        "account_phone.html",
+        flow_id=flow_id,
+        progress=found,
+        code_form=forms.refused(CODE_FORM),
+        wait=code_words.wait_words(found.resend_wait) if found.resend_wait else None,
     )
 
 
@@ -132,24 +139,46 @@ def confirm_phone_change(flow_id: str) -> Response:
     if isinstance(result, change_phone.Changed):
         flash(_("Your mobile number is now %(phone)s.", phone=result.masked_phone), "info")
         return _back("#profile")
-    if result.problem is change_phone.Problem.wrong_code:
+    if result.problem in (change_phone.Problem.wrong_code, change_phone.Problem.expired):
         forms.refuse(CODE_FORM, {"code": phone_problem_text(result)}, {})
         return redirect(url_for("account_changes.phone_code_form", flow_id=flow_id), 303)
     forms.refuse(PHONE_FORM, {"new_phone": phone_problem_text(result)}, {})
     return _back("#change-phone")
 
 
+@bp.post("/phone/<flow_id>/resend")
+@login_required
+def resend_phone_code(flow_id: str) -> Response:
+    result = change_phone.resend(g.sso, flow_id, request.remote_addr)
+    if isinstance(result, change_phone.Refused):
+        forms.refuse(CODE_FORM, {"resend": phone_problem_text(result)}, {})
+    else:
+        flash(_("A new code was sent to %(phone)s.", phone=result.masked_phone), "info")
+    return redirect(url_for("account_changes.phone_code_form", flow_id=flow_id), 303)
+
+
+@bp.post("/phone/<flow_id>/change")
+@login_required
+def change_new_number(flow_id: str) -> Response:
+    """Back to the first step with the new number to correct (the password is asked again)."""
+    phone = change_phone.change_number(g.sso, flow_id)
+    if phone is not None:
+        forms.refuse(PHONE_FORM, {}, {"new_phone": phone})  # kept, not refused
+    return _back("#change-phone")
+
+
 def phone_problem_text(refused: change_phone.Refused) -> str:
     problem = change_phone.Problem
     if refused.problem is problem.wrong_code:
-        return _("The code is not right. Tries left: %(n)d.", n=refused.tries_left or 0)
+        return code_words.wrong_code(refused.tries_left)
+    if refused.problem is problem.too_many_codes:
+        return code_words.too_many_codes(refused.wait or 3600)
     return {
         problem.password: _("Your current password is incorrect."),
-        problem.phone_format: _("Enter an 11-digit mainland mobile number."),
+        problem.phone_format: code_words.phone_format(),
         problem.same_number: _("This is already your number."),
-        problem.too_many_codes: _("Too many codes were asked for. Try again later."),
-        problem.sms_unavailable: _("The code could not be sent just now. Try again later."),
-        problem.expired: _("That code has expired. Ask for a new one."),
+        problem.sms_unavailable: code_words.sms_unavailable(),
+        problem.expired: code_words.code_dead(),
         problem.phone_taken: _(
             "This number belongs to another account. Sign in with it, or recover that"
             " account, if it is yours."

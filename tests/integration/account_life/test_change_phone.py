@@ -4,6 +4,9 @@ another number, a number that is someone else's."""
 
 from __future__ import annotations
 
+import hashlib
+
+from idp import context
 from tests.helpers import sign_in
 from tests.integration.account_life.support import (
     OTHER,
@@ -94,7 +97,7 @@ def test_a_code_sent_to_another_number_does_not_change_to_this_one(app, client, 
     start(client, person["password"], ANOTHER)
     refused = confirm(client, first, last_code(app, ANOTHER))
     assert refused.headers["Location"] == first  # the wrong code, tries counted
-    assert "验证码不正确" in client.get(first).get_data(as_text=True)
+    assert "验证码错误，还可尝试 4 次" in client.get(first).get_data(as_text=True)
     assert phone_of(app, person["id"]) == person["phone"]
 
 
@@ -120,5 +123,43 @@ def test_codes_for_new_numbers_are_limited_per_person(app, client, person):
         )
     refused = start(client, person["password"], "17000000409")
     assert refused.headers["Location"].endswith("#change-phone")
-    assert "获取验证码次数过多" in client.get("/account").get_data(as_text=True)
+    assert "请求验证码次数过多" in client.get("/account").get_data(as_text=True)
     assert texts(app, "17000000409") == []
+
+
+def test_a_new_code_after_the_wait_and_back_to_a_finished_step(app, client, person):
+    sign_in(client, person["username"], person["password"])
+    location = start(client, person["password"]).headers["Location"]
+    first = last_code(app, NEW)
+    too_soon = post(client, location + "/resend", page=location)
+    assert too_soon.headers["Location"] == location
+    assert "验证码每分钟最多发送一次" in client.get(location).get_data(as_text=True)
+    assert len(texts(app, NEW)) == 1
+    with app.app_context():  # a minute later
+        context.store().destroy("sms-recent", hashlib.sha256(NEW.encode()).hexdigest()[:32])
+    assert post(client, location + "/resend", page=location).headers["Location"] == location
+    assert "新的验证码已发送至 170****0303" in client.get(location).get_data(as_text=True)
+    second = last_code(app, NEW)
+    if first != second:  # the old code stopped working
+        confirm(client, location, first)
+        assert phone_of(app, person["id"]) == person["phone"]
+    assert confirm(client, location, second).status_code == 303
+    assert phone_of(app, person["id"]) == NEW
+    back = client.get(location)  # Back to the code page: the step is done, and says so
+    assert back.headers["Location"].endswith("/account#profile")
+    assert "手机号码已更换为 170****0303" in client.get("/account").get_data(as_text=True)
+
+
+def test_changing_the_number_keeps_it_typed_and_ends_the_code(app, client, person):
+    sign_in(client, person["username"], person["password"])
+    location = start(client, person["password"]).headers["Location"]
+    code = last_code(app, NEW)
+    changed = post(client, location + "/change", page=location)
+    assert changed.headers["Location"].endswith("#change-phone")
+    assert 'value="17000000303"' in client.get("/account").get_data(as_text=True)
+    late = post(client, location, code=code)  # the old page's form, sent anyway
+    assert late.headers["Location"] == location
+    assert "页面已过期" in client.get(client.get(location).headers["Location"]).get_data(
+        as_text=True
+    )
+    assert phone_of(app, person["id"]) == person["phone"]

@@ -6,6 +6,7 @@ audit rows kept."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -16,7 +17,7 @@ from idp.accounts.models import Person
 from idp.authn.models import Consent
 from idp.db import db
 from tests.helpers import sign_in
-from tests.integration.account_life.support import audit, make_person, person_row, post
+from tests.integration.account_life.support import audit, make_person, person_row, post, texts
 from tests.integration.oidc.conftest import redeem
 from tests.integration.oidc.test_backchannel_logout import (
     LOGOUT_EVENT,
@@ -71,6 +72,10 @@ def test_during_the_cooling_off_period_signing_in_offers_to_keep_the_account(app
     assert ask_to_close(client, person["password"]).status_code == 303
     due = person_row(app, person["id"]).closure_due_at
     assert due is not None
+    day = (due + timedelta(hours=8)).strftime("%Y-%m-%d")  # China time
+    assert texts(app, person["phone"]) == [
+        f"【统一身份认证平台】您已申请注销账号，将于{day}生效。如非本人操作，请登录撤销或致电12345。"
+    ]
     assert "账号将于" in client.get("/account").get_data(as_text=True)
     assert close_due(app, "2026-01-01T00:00:00+0000")["closed"] == []  # not yet due
 
