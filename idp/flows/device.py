@@ -81,13 +81,29 @@ class Wrong:
     tries_left: int
 
 
+def blocked(*, browser: str, address: str | None) -> bool:
+    """Whether this browser or address typed too many wrong codes lately."""
+    sources = [f"browser:{browser}", f"address:{address or '-'}"]
+    return any(context.store().find_each(*(Ref(BLOCKED, s) for s in sources)))
+
+
+def showing(approval_id: object) -> DeviceRequest | None:
+    """The device request a rightly typed code unlocked, while it still waits."""
+    store = context.store()
+    found = Approvals(store).find(approval_id) if isinstance(approval_id, str) else None
+    txn = Transactions(store).find(found.txn_id) if found is not None and _open(found) else None
+    if found is None or txn is None:
+        return None
+    return DeviceRequest(found, txn.requester, release_for(txn.requester, txn.scopes, txn.claims))
+
+
 def look_up(typed: str, *, browser: str, address: str | None) -> DeviceRequest | Blocked | Wrong:
     """The open device request with the user code `typed` (case, dashes, spaces and
     full-width letters do not matter), unless this browser or address typed too many
     wrong ones."""
     store = context.store()
     sources = [f"browser:{browser}", f"address:{address or '-'}"]
-    if any(store.find_each(*(Ref(BLOCKED, s) for s in sources))):
+    if blocked(browser=browser, address=address):
         return Blocked()
     normal = unicodedata.normalize("NFKC", typed)[:MAX_TYPED]
     found = Approvals(store).by_alias(user_code_alias(normal)) if normal.strip() else None

@@ -6,13 +6,16 @@ START: a mobile number
     a code is texted only when there is one (rate limits per number and address,
     idp/accounts/sms_codes.py)
 CODE_SENT: the code
-    --wrong--> a try used up (5, counted atomically); then the code is dead
+    --wrong--> a try used up (5, counted atomically); then the code is dead, and the
+               person is given back the number they typed, to ask for a new code
+    --resend (after the wait)--> CODE_SENT again, to the same number, with a new code
     --right--> the code is used up, a new SSO session, audit row; the sign-in goes back
                to the transaction that asked for it, as after a password
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from idp import context
@@ -43,6 +46,7 @@ class SignedIn:
 class Refused:
     problem: str  # phone_format | a CodeProblem (too_many_codes, wrong_code, expired...)
     tries_left: int | None = None
+    phone: str | None = None  # the number the dead code went to: to ask for a new one
 
 
 def start(phone: str, *, ip: str | None) -> Started | Refused:
@@ -70,10 +74,12 @@ def sign_in(
     flow_id: str, code: str, *, channel: str, ip: str | None, user_agent: str | None
 ) -> SignedIn | Refused:
     store, session = context.store(), db.session
+    before = store.find(KIND, flow_id)  # the last wrong try destroys it
     record = sms_codes.check_code(store, KIND, flow_id, code)
     if isinstance(record, sms_codes.CodeRefused):
-        _failed(store.find(KIND, flow_id), channel, ip, record.problem.value)
-        return Refused(record.problem.value, tries_left=record.tries_left)
+        _failed(before, channel, ip, record.problem.value)
+        phone = str(before["phone"]) if before else None
+        return Refused(record.problem.value, tries_left=record.tries_left, phone=phone)
     person = context.accounts().find_by_login(session, record["phone"])
     if not _still_theirs(person, record) or not sms_codes.consume_code(store, KIND, flow_id):
         return Refused(sms_codes.CodeProblem.expired.value)
@@ -96,6 +102,28 @@ def sign_in(
     )
     session.commit()
     return SignedIn(token, sso)
+
+
+def resend(flow_id: str, *, ip: str | None) -> Started | Refused:
+    """A new code to the number of flow `flow_id` (the old one dies with it), under the
+    same limits as the first: not before the wait is over."""
+    store = context.store()
+    record = store.find(KIND, flow_id)
+    if record is None:
+        return Refused(sms_codes.CodeProblem.expired.value)
+    started = start(str(record["phone"]), ip=ip)
+    if isinstance(started, Started):
+        store.destroy(KIND, flow_id)
+    return started
+
+
+def resend_in(flow_id: str) -> int:
+    """Seconds until a new code may be sent for flow `flow_id` (0: now)."""
+    record = context.store().find(KIND, flow_id)
+    if record is None:
+        return 0
+    sent_at = float(record["expires"]) - sms_codes.CODE_TTL
+    return max(0, int(sent_at + sms_codes.PHONE_RESEND_AFTER - time.time() + 0.999))
 
 
 def phone_shown(flow_id: str) -> str | None:

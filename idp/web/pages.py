@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
@@ -14,20 +13,20 @@ from werkzeug.wrappers import Response
 from idp import context
 from idp.authn import Transactions
 from idp.db import db
-from idp.flows import login, logout, sms_login
+from idp.flows import login, logout
 from idp.oidc import frontchannel
-from idp.web import account, qr
+from idp.web import account, finished, forms, qr
+from idp.web import sms_login as sms_pages
+from idp.web.forms import WHOLE_FORM
 from idp.web.security import end_sso_cookie, safe_next
 from idp.web.sign_in import METHODS, TABS, hand_off, login_again, tab_of, txn_id_of
 
 bp = Blueprint("web", __name__)
 
 MAX_IDENTIFIER = 128
-# The account a failed sign-in typed (perhaps an ID number), to fill the form in again:
-# kept in Redis, since anyone holding the `idp_state` cookie can read what is in it; the
-# cookie carries only a random reference to it.
-TYPED_KIND = "login-typed"
-TYPED_TTL = 300
+# The password form, refused: its messages and the account typed (perhaps an ID number)
+# are kept by idp/web/forms.py in Redis, never in the readable `idp_state` cookie.
+SIGN_IN_FORM = "login"
 
 
 @bp.get("/")
@@ -36,10 +35,13 @@ def home() -> Response:
 
 
 @bp.get("/login")
-def login_form() -> Response | str:
+def login_form() -> Response | str | tuple[str, int]:
     next_url = safe_next(request.args.get("next"))
     txn_id = txn_id_of(request.args)
     _check_parts_answer()  # say "unavailable" now, not after the person typed a password
+    done = finished.recall(txn_id)
+    if done is not None:  # Back to the sign-in page of a sign-in this browser finished
+        return finished.page(done)
     if g.sso is not None and "switch" not in request.args:
         return redirect(next_url or url_for("account.overview"))
     method = request.args.get("method", "")
@@ -53,14 +55,15 @@ def _login_page(
     each a link that works without script (the page is drawn again for it)."""
     tab = tab_of(request.values)
     keep: dict[str, Any] = {"txn": txn_id, "next": next_url, "switch": request.args.get("switch")}
-    shown: dict[str, object] = {}
+    shown: dict[str, object] = {"gone": txn_id is not None and not _still_open(txn_id)}
     if method == "password":
+        state = forms.refused(SIGN_IN_FORM)
         typed = request.form.get("username", "").strip()[:MAX_IDENTIFIER]
-        shown["username"] = typed or _typed_account()
+        if typed:  # drawn by the POST itself (blocked): what was just typed
+            state = forms.FormState(state.errors, {**state.values, "username": typed})
+        shown["form"] = state
     elif method == "sms":
-        flow_id = request.args.get("sms", "")[:64]
-        shown["sms_phone"] = sms_login.phone_shown(flow_id) if flow_id else None
-        shown["sms_flow"] = flow_id
+        shown.update(sms_pages.panel(request.args.get("sms", "")[:64]))
     else:
         shown["qr"] = qr.panel(txn_id, next_url, request.args.get("qr", "")[:64] or None)
     return render_template(
@@ -84,8 +87,10 @@ def login_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str
     txn_id = txn_id_of(request.form)
     again = redirect(login_again(request.form), 303)
     if not identifier or not password:
-        flash(_("Enter your account and password."), "error")
-        _keep_typed_account(identifier)
+        missing = {"username": _("Enter your account."), "password": _("Enter your password.")}
+        given = {"username": identifier, "password": password}
+        errors = {name: text for name, text in missing.items() if not given[name]}
+        forms.refuse(SIGN_IN_FORM, errors, {"username": identifier})
         return again
 
     result = login.sign_in_with_password(
@@ -107,8 +112,8 @@ def login_submit() -> Response | tuple[str, int] | tuple[str, int, dict[str, str
             {"Retry-After": str(max(result.retry_after, 1))},
         )
     if result.outcome is login.Outcome.failed:
-        flash(_("The account or password is incorrect."), "error")
-        _keep_typed_account(identifier)
+        message = _("The account or password is incorrect.")
+        forms.refuse(SIGN_IN_FORM, {WHOLE_FORM: message}, {"username": identifier})
         return again
 
     assert result.token is not None and result.session is not None
@@ -122,20 +127,8 @@ def _channel_of(txn_id: str | None) -> str:
     return txn.channel if txn is not None else "web"
 
 
-def _keep_typed_account(identifier: str) -> None:
-    """Remember what was typed for the next sign-in page this browser shows (once)."""
-    if identifier:
-        reference = secrets.token_urlsafe(16)
-        context.store().upsert(TYPED_KIND, reference, {"account": identifier}, TYPED_TTL)
-        session["login_typed"] = reference
-
-
-def _typed_account() -> str:
-    reference = session.pop("login_typed", None)
-    if not isinstance(reference, str):
-        return ""
-    kept = context.store().consume(TYPED_KIND, reference)
-    return str(kept["account"]) if kept else ""
+def _still_open(txn_id: str) -> bool:
+    return Transactions(context.store()).find(txn_id) is not None
 
 
 @bp.get("/logout")

@@ -17,9 +17,10 @@ from idp.authn.transaction import State
 from idp.db import db
 from idp.flows import step_up
 from idp.flows.step_up import AppState
+from idp.web import finished
 from idp.web.register import attempts
 from idp.web.security import login_required
-from idp.web.transactions import Page, error_page, resume_by_id
+from idp.web.transactions import EXPIRED, Page, error_page, gone, resume_by_id
 from realname.proofing import FaceOutcome
 
 bp = Blueprint("step_up", __name__)
@@ -28,7 +29,11 @@ bp = Blueprint("step_up", __name__)
 @bp.get("/account/face")
 @login_required
 def face_form() -> Page:
-    return _face_page(request.args.get("txn"))
+    txn_id = request.args.get("txn")
+    done = finished.recall(txn_id)
+    if done is not None:  # Back to the step-up of a sign-in this browser finished
+        return finished.page(done)
+    return _face_page(txn_id)
 
 
 def _face_page(txn_id: str | None, error: str | None = None, status: int = 200) -> Page:
@@ -77,9 +82,12 @@ def face() -> Page:
 @login_required
 def ask_app() -> Page:
     """Send the step-up a transaction waits for to the person's app."""
-    txn = Transactions(context.store()).find(request.form.get("txn", ""))
+    txn_id = request.form.get("txn", "")[:64]
+    txn = Transactions(context.store()).find(txn_id) if txn_id else None
+    if txn is None and finished.recall(txn_id) is not None:  # sent again, after the end
+        return gone(txn_id, posted=True)
     if txn is None or txn.state is not State.stepping_up:
-        return error_page("expired", "the sign-in took too long; start again from the service")
+        return error_page("expired", EXPIRED)
     approval = step_up.ask_app(g.sso, txn)
     return redirect(url_for("step_up.app_waiting", approval_id=approval.id), 303)
 

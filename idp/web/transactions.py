@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp import context
@@ -24,12 +25,14 @@ from idp.authn.transaction import Kind, Requester, Transaction
 from idp.db import db
 from idp.flows import act_for, consent, device
 from idp.oidc import authorize as oidc_authorize
-from idp.web import error_pages
+from idp.web import error_pages, finished, forms
 from realname.agents import memberships_for
 
 bp = Blueprint("signin", __name__)
 
 Page = Response | tuple[str, int]
+ACT_FOR_FORM = "act-for"
+CONSENT_FORM = "consent"
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,8 @@ def start(txn: Transaction, sso: SsoSession | None = None, *, posted: bool = Fal
 def answer(outcome: Outcome | Answer, *, posted: bool = False) -> Page:
     """The response for an outcome. After a POST (`posted`), a page to show is redirected
     to, so that Back and Refresh never resend the form."""
-    if isinstance(outcome, Ready):
-        outcome = PROTOCOLS[outcome.txn.protocol].complete(outcome)
-    elif isinstance(outcome, Refused):
-        outcome = PROTOCOLS[outcome.txn.protocol].refuse(
-            outcome.txn, outcome.refusal, outcome.reason
-        )
+    if isinstance(outcome, Ready | Refused):
+        return _answered(outcome)
     if isinstance(outcome, SendTo):
         return redirect(outcome.location, 303)
     if isinstance(outcome, ShowError | Halted):
@@ -105,12 +104,33 @@ def answer(outcome: Outcome | Answer, *, posted: bool = False) -> Page:
     return _show(txn, outcome.step)
 
 
+def _answered(outcome: Ready | Refused) -> Page:
+    """The protocol answers a finished transaction; Back and Refresh on its pages in this
+    browser will say it is done (idp/web/finished.py), not that it expired."""
+    txn = outcome.txn
+    if isinstance(outcome, Ready):
+        answered = PROTOCOLS[txn.protocol].complete(outcome)
+    else:
+        answered = PROTOCOLS[txn.protocol].refuse(txn, outcome.refusal, outcome.reason)
+    if isinstance(answered, SendTo):
+        finished.remember(txn, declined=isinstance(outcome, Refused))
+        return redirect(answered.location, 303)
+    done = finished.recall(txn.id)  # answered meanwhile, in another tab of this browser
+    if done is not None:
+        return finished.page(done)
+    return error_page(answered.error, answered.description)
+
+
 def _show(txn: Transaction, step: Step) -> Page:
     if step is Step.choose_act_for:
         person = db.session.get(Person, g.sso.person_id)
         options = memberships_for(db.session, person) if person else []
         return render_template(
-            "act_for.html", flow_id=txn.id, client=txn.requester, options=options
+            "act_for.html",
+            flow_id=txn.id,
+            client=txn.requester,
+            options=options,
+            form=forms.refused(ACT_FOR_FORM),
         ), 200
     release = release_for(txn.requester, txn.scopes, txn.claims)
     return render_template(
@@ -119,6 +139,7 @@ def _show(txn: Transaction, step: Step) -> Page:
         client=txn.requester,
         scopes=release.scopes,
         claims=sorted(release.claims - {"sub"}),
+        form=forms.refused(CONSENT_FORM),
     ), 200
 
 
@@ -133,8 +154,39 @@ def resume_by_id(txn_id: str, sso: SsoSession | None = None, *, posted: bool = F
     txns = Transactions(context.store())
     txn = txns.find(txn_id)
     if txn is None:
-        return error_page("expired", "the sign-in took too long; start again from the service")
+        return gone(txn_id, posted=posted)
     return answer(advance(txns, txn, sso or g.sso, db.session), posted=posted)
+
+
+def gone(txn_id: str, *, posted: bool = False) -> Page:
+    """A page of transaction `txn_id`, which is no longer stored: finished in this browser
+    (said so, with a way on to the service) or expired (said so, in plain words). After a
+    POST, the page that says it is reached by GET."""
+    if posted:
+        return redirect(url_for("signin.resume", txn_id=txn_id), 303)
+    done = finished.recall(txn_id)
+    if done is None:
+        return error_page("expired", EXPIRED)
+    return finished.page(done)
+
+
+EXPIRED = "the sign-in took too long; start again from the service"
+
+
+def _step_answered(txn_id: str, outcome: Outcome, form: str) -> Page:
+    """The answer to a posted step. A step sent again (Back to it, then its form once
+    more) changes nothing: the person is shown where the sign-in stands now (the next
+    step, or that it is done), not an error. A choice refused is said on the step's page
+    drawn again, next to the choice."""
+    if isinstance(outcome, Halted) and outcome.error == "invalid_request" and form == ACT_FOR_FORM:
+        message = _("You cannot act for that organisation (any more). Choose again.")
+        forms.refuse(form, {"act_for": message}, {})
+        return redirect(url_for("signin.resume", txn_id=txn_id), 303)
+    if isinstance(outcome, Halted) and outcome.error == "expired":
+        txn = Transactions(context.store()).find(txn_id)
+        if txn is None or (g.sso is not None and txn.session_id == g.sso.id):
+            return redirect(url_for("signin.resume", txn_id=txn_id), 303)
+    return answer(outcome, posted=True)
 
 
 @bp.get("/signin/<txn_id>")
@@ -144,9 +196,11 @@ def resume(txn_id: str) -> Page:
 
 @bp.post("/signin/<txn_id>/act-for")
 def choose_act_for(txn_id: str) -> Page:
-    return answer(act_for.choose(txn_id, g.sso, request.form.get("act_for", "")), posted=True)
+    chosen = act_for.choose(txn_id, g.sso, request.form.get("act_for", ""))
+    return _step_answered(txn_id, chosen, ACT_FOR_FORM)
 
 
 @bp.post("/signin/<txn_id>/consent")
 def decide_consent(txn_id: str) -> Page:
-    return answer(consent.decide(txn_id, g.sso, request.form.get("decision", "")), posted=True)
+    decided = consent.decide(txn_id, g.sso, request.form.get("decision", ""))
+    return _step_answered(txn_id, decided, CONSENT_FORM)

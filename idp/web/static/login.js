@@ -80,3 +80,26 @@
     timer = setInterval(ask, 1000);
   }
 })();
+
+// The SMS code step: "send a new code" counts down the wait it says in words, then says
+// it may be pressed. Without script the words and the server's own check do the same.
+(function () {
+  var resend = document.querySelector("form.sms-resend");
+  if (!resend) return;
+  var words = document.getElementById("resend-wait");
+  var left = parseInt(resend.dataset.wait || "0", 10);
+  if (!words || !(left > 0)) return;
+  var button = resend.querySelector("button");
+  button.disabled = true;
+  var timer = setInterval(function () {
+    left -= 1;
+    if (left > 0) {
+      words.textContent = words.dataset.messageWaiting.replace("{s}", String(left));
+      return;
+    }
+    clearInterval(timer);
+    words.setAttribute("role", "status"); // announced once, when it may be pressed
+    words.textContent = words.dataset.messageReady;
+    button.disabled = false;
+  }, 1000);
+})();

@@ -140,7 +140,9 @@ def test_wrong_codes_use_up_the_tries_then_the_right_one_is_dead(app, client, pe
         assert f"验证码错误，还可尝试 {left} 次" in page
     last = send_code(client, flow_id, wrong(code))
     assert "sms" not in query_of(last.headers["Location"])  # back to the number step
-    assert "验证码已过期或已失效" in client.get(last.headers["Location"]).get_data(as_text=True)
+    page = client.get(last.headers["Location"]).get_data(as_text=True)
+    assert "该验证码已无法使用" in page  # told what happened and what to do
+    assert f'value="{person["phone"]}"' in page  # the number is still typed
 
     assert send_code(client, flow_id, code).headers["Location"].startswith("/login")
     assert cookie(client, SSO_COOKIE) is None and sessions_of(app, person["id"]) == []

@@ -133,4 +133,8 @@ def test_a_forged_act_for_choice_is_refused(app, register):
             "act_for": "00000000-0000-0000-0000-000000000000",
         },
     )
-    assert forged.status_code == 400
+    # nothing chosen: the chooser is drawn again, saying why next to the choice
+    assert forged.status_code == 303 and forged.headers["Location"] == action.rsplit("/", 1)[0]
+    again = browser.client.get(forged.headers["Location"]).get_data(as_text=True)
+    assert 'name="act_for"' in again and 'id="act_for-error"' in again
+    assert "您不能（或已不能）代表该单位" in again and 'aria-invalid="true"' in again

@@ -62,7 +62,10 @@ def test_a_consent_is_answered_once(app, browser, rp):
     first = browser.client.post(action, data={"csrf_token": token, "decision": "allow"})
     assert query_of(first.headers["Location"])["state"] == state
     again = browser.client.post(action, data={"csrf_token": token, "decision": "allow"})
-    assert again.status_code == 400 and "Location" not in again.headers  # no second code
+    # no second code: the person is told the step is done, on a page that can be reloaded
+    assert again.status_code == 303 and again.headers["Location"] == action.rsplit("/", 1)[0]
+    done = browser.client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "此步骤已完成" in done and "code=" not in done
 
 
 def test_denying_sends_access_denied_and_remembers_nothing(app, browser, rp):
