@@ -16,9 +16,9 @@ from idp import context
 from idp.accounts.models import Person
 from idp.authn.models import Consent
 from idp.db import db
-from tests.helpers import sign_in
+from tests.helpers import csrf_token, sign_in
 from tests.integration.account_life.support import audit, make_person, person_row, post, texts
-from tests.integration.oidc.conftest import redeem
+from tests.integration.oidc.conftest import Browser, query_of, redeem
 from tests.integration.oidc.test_backchannel_logout import (
     LOGOUT_EVENT,
     check_logout_token,
@@ -179,3 +179,38 @@ def test_every_service_the_person_used_hears_that_the_account_is_gone(
         },
     }
     assert rps.rest() == []  # one notice for the account (no live session was left)
+
+
+def test_a_service_sign_in_during_the_cooling_off_period_goes_on_after_the_notice(
+    app, browser, rp, person
+):
+    browser.sign_in()
+    assert ask_to_close(browser.client, person["password"]).status_code == 303
+    other = Browser(app.test_client(), person)
+    asked = other.open_authorize(rp, scope="openid", state="st-1", nonce="n-1")
+    login_page = asked.headers["Location"]
+    signed_in = other.client.post(
+        "/login",
+        data={
+            "username": person["username"],
+            "password": person["password"],
+            "csrf_token": csrf_token(other.client, login_page),
+            "txn": query_of(login_page)["txn"],
+        },
+    )
+    notice = signed_in.headers["Location"]
+    assert notice.startswith("/account/closing")
+    then = query_of(notice)["then"]
+    assert then.startswith("/signin/")  # the service's sign-in, resumed after the notice
+    assert "按计划注销" in other.client.get(notice).get_data(as_text=True)
+    onward = other.client.get(then)
+    assert onward.status_code == 200 and "请求使用您的账号" in onward.get_data(as_text=True)
+    assert person_row(app, person["id"]).closure_due_at is not None  # going on keeps it
+
+
+def test_another_persons_session_cannot_close_an_account(app, client, person):
+    make_person(app, username="bob", phone="17000000202", password="harbour-lantern-5531")
+    sign_in(client, "bob", "harbour-lantern-5531")
+    refused = ask_to_close(client, person["password"])  # alice's password, bob's session
+    assert refused.headers["Location"] == "/account/close"
+    assert person_row(app, person["id"]).closure_due_at is None
