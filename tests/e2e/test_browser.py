@@ -110,9 +110,10 @@ def test_large_text_mode_is_remembered(new_page: Callable[..., Any]):
     page.get_by_role("link", name="长者模式").click()
     expect(body).to_have_class("mode-large")
     # the class arrives with the HTML, the larger font once the stylesheet has loaded
-    page.wait_for_function(
-        f"parseFloat(getComputedStyle(document.body).fontSize) > {standard_size}"
-    )
+    # (expect() retries without eval; wait_for_function's polling evals its text, which
+    # the page's CSP rightly refuses)
+    expect(body).not_to_have_css("font-size", f"{standard_size:g}px")
+    assert body.evaluate("b => parseFloat(getComputedStyle(b).fontSize)") > standard_size
 
     page.goto("/login")
     expect(body).to_have_class("mode-large")
