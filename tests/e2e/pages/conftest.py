@@ -7,6 +7,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,13 @@ import pytest
 from tests.e2e import conftest as e2e
 from tests.e2e.pages.measure import install_axe
 from tests.e2e.pages.people import Browsers, People
-from tests.e2e.pages.site import RP_URL, Site, legal_representative
+from tests.e2e.pages.site import (
+    RP_URL,
+    Site,
+    keyboard_people,
+    legal_representative,
+    standing_rp,
+)
 from tests.servers import free_port
 
 
@@ -31,18 +38,22 @@ def provider() -> Iterator[Site]:
     problems: list[str] = []
     try:
         e2e._idp(env, "db", "upgrade")
-        demo = json.loads(e2e._idp(env, "demo", "seed", "--rp-url", RP_URL, "--json"))
-        enterprise = legal_representative(env)
+        with ThreadPoolExecutor(3) as pool:  # each `idp` command is a process: side by side
+            seeded = pool.submit(e2e._idp, env, "demo", "seed", "--rp-url", RP_URL, "--json")
+            represented = pool.submit(legal_representative, env)
+            pool.submit(keyboard_people, env).result()
+            demo, enterprise = json.loads(seeded.result()), represented.result()
         proc = e2e._serve(env, port, log_path)
         e2e._wait_serving(url, port, proc, log_path)
-        yield Site(
-            url=url,
-            username=demo["username"],
-            password=demo["password"],
-            phone=demo["phone"],
-            env=env,
-            enterprise=enterprise,
-        )
+        with standing_rp():
+            yield Site(
+                url=url,
+                username=demo["username"],
+                password=demo["password"],
+                phone=demo["phone"],
+                env=env,
+                enterprise=enterprise,
+            )
     finally:
         if proc is not None:
             problems = e2e._stop(proc, tmp / "instance")
@@ -52,8 +63,10 @@ def provider() -> Iterator[Site]:
 
 
 @pytest.fixture(scope="session")
-def people(browser: Any, provider: Site) -> People:
-    return People(browser, provider)
+def people(browser: Any, provider: Site) -> Iterator[People]:
+    signed_in = People(browser, provider)
+    yield signed_in
+    signed_in.close()
 
 
 @pytest.fixture

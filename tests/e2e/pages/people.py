@@ -14,11 +14,6 @@ from tests.e2e.pages.site import RP_URL, Site, authorize_url
 SUBMIT = 'form:has(input[name="password"]) button[type="submit"]'
 
 
-def answer_for_the_rp(context: Any) -> None:
-    """The demo RP is not running: its callback answers a plain page instead."""
-    context.route(f"{RP_URL}/**", lambda route: route.fulfill(body="RP", content_type="text/plain"))
-
-
 def sign_in(page: Any, account: str, password: str) -> None:
     page.goto("/login")
     page.fill('input[name="username"]', account)
@@ -32,12 +27,28 @@ class People:
     browser: Any
     site: Site
     states: dict[str, Any] = field(default_factory=dict)
+    contexts: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def context(self, who: str, mode: Mode) -> Any:
+        """A browser of `who` in `mode` (the 长者模式 choice in its cookie, as remembered)."""
+        if (who, mode.name) not in self.contexts:
+            state = None if who == "anyone" else self.state(who)
+            context = self.browser.new_context(
+                **mode.context_options(self.site.url), storage_state=state
+            )
+            context.add_cookies(mode.cookies(self.site.url))
+            context.set_default_timeout(10_000)
+            self.contexts[(who, mode.name)] = context
+        return self.contexts[(who, mode.name)]
+
+    def close(self) -> None:
+        for context in self.contexts.values():
+            context.close()
 
     def state(self, who: str) -> Any:
         if who not in self.states:
             context = self.browser.new_context(locale="zh-CN", base_url=self.site.url)
             context.set_default_timeout(10_000)
-            answer_for_the_rp(context)
             page = context.new_page()
             if who == "demo":
                 sign_in(page, self.site.username, self.site.password)
@@ -55,6 +66,9 @@ class People:
         other.close()
         sign_in(page, self.site.rep_phone, self.site.rep_password)
         page.goto(authorize_url("openid profile phone org"))
+        if not page.locator('input[name="act_for"]').count():
+            said = page.locator("main").inner_text()[:300]
+            raise AssertionError(f"no act-for choice at {page.url}: {said}")
         page.check('input[name="act_for"][value="self"]')
         page.click('button[name="decision"][value="continue"]')
         page.click('button[name="decision"][value="allow"]')
@@ -63,24 +77,19 @@ class People:
 
 @dataclass
 class Browsers:
-    """Contexts opened for one test, closed after it."""
+    """Pages opened for one test, closed after it. Their contexts (one per person and
+    mode: 0.5 s each to make) live as long as `people`."""
 
     browser: Any
     site: Site
     people: People
-    contexts: list[Any] = field(default_factory=list)
+    pages: list[Any] = field(default_factory=list)
 
     def open(self, who: str, mode: Mode) -> Any:
-        state = None if who == "anyone" else self.people.state(who)
-        context = self.browser.new_context(
-            **mode.context_options(self.site.url), storage_state=state
-        )
-        context.add_cookies(mode.cookies(self.site.url))
-        context.set_default_timeout(10_000)
-        answer_for_the_rp(context)
-        self.contexts.append(context)
-        return context.new_page()
+        page = self.people.context(who, mode).new_page()
+        self.pages.append(page)
+        return page
 
     def close(self) -> None:
-        for context in self.contexts:
-            context.close()
+        for page in self.pages:
+            page.close()

@@ -7,15 +7,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 from connectors import synthetic
 from tests.e2e import conftest as e2e
+from tests.servers import free_port
 
-RP_URL = "http://127.0.0.1:9"  # the demo RP's registered address; nothing listens there
+RP_URL = f"http://127.0.0.1:{free_port()}"  # the demo RP: a page saying "RP" (standing_rp)
 REP_PHONE = "17000000901"
 REP_PASSWORD = "Pages-e2e-look-2026!"
+KEYBOARD_PHONES = ("17000000911", "17000000912")  # one a mode of the keyboard tests
+KEYBOARD_PASSWORD = "Pages-e2e-keys-2026!"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,12 @@ def legal_representative(env: dict[str, str]) -> str:
     return enterprise.name
 
 
+def keyboard_people(env: dict[str, str]) -> None:
+    """People who only ever use the keyboard (and change their password)."""
+    for phone in KEYBOARD_PHONES:
+        e2e._idp(env, "person", "create", "--phone", phone, "--password", KEYBOARD_PASSWORD)
+
+
 def authorize_url(scope: str = "openid profile phone") -> str:
     """A demo RP's authorization request (code flow with PKCE), as the RP would send it."""
     verifier = secrets.token_urlsafe(48)
@@ -63,3 +76,27 @@ def authorize_url(scope: str = "openid profile phone") -> str:
         "code_challenge_method": "S256",
     }
     return f"/authorize?{urlencode(query)}"
+
+
+class _Arrived(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"RP")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def standing_rp() -> Iterator[None]:
+    """Where the demo RP is registered, a page that says "RP": the suite only needs the
+    person to arrive back at the service."""
+    server = ThreadingHTTPServer(("127.0.0.1", int(RP_URL.rsplit(":", 1)[1])), _Arrived)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
