@@ -17,13 +17,15 @@ from idp.authn.transaction import State
 from idp.db import db
 from idp.flows import step_up
 from idp.flows.step_up import AppState
-from idp.web import finished
+from idp.web import finished, forms
+from idp.web.forms import WHOLE_FORM
 from idp.web.register import attempts
 from idp.web.security import login_required
 from idp.web.transactions import EXPIRED, Page, error_page, gone, resume_by_id
 from realname.proofing import FaceOutcome
 
 bp = Blueprint("step_up", __name__)
+FACE_FORM = "face"
 
 
 @bp.get("/account/face")
@@ -39,7 +41,14 @@ def face_form() -> Page:
 def _face_page(txn_id: str | None, error: str | None = None, status: int = 200) -> Page:
     person = db.session.get(Person, g.sso.person_id)
     has_app = bool(txn_id) and bool(Devices(db.session).of(g.sso.person_id))
-    page = render_template("face.html", person=person, txn_id=txn_id, error=error, has_app=has_app)
+    page = render_template(
+        "face.html",
+        person=person,
+        txn_id=txn_id,
+        error=error,
+        has_app=has_app,
+        form=forms.refused(FACE_FORM),
+    )
     return page, status
 
 
@@ -74,8 +83,9 @@ def face() -> Page:
             "Too many face checks today. Nothing was checked this time; please try again tomorrow."
         ),
     }
-    status = {FaceOutcome.unavailable: 503, FaceOutcome.too_many_attempts: 429}.get(outcome, 400)
-    return _face_page(txn_id, messages[outcome], status)
+    # Said on the page drawn again (POST/redirect/GET): Refresh sends no image twice.
+    forms.refuse(FACE_FORM, {WHOLE_FORM: messages[outcome]}, {})
+    return redirect(url_for("step_up.face_form", txn=txn_id or None), 303)
 
 
 @bp.post("/account/face/app")
