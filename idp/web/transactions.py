@@ -113,7 +113,8 @@ def _answered(outcome: Ready | Refused) -> Page:
     else:
         answered = PROTOCOLS[txn.protocol].refuse(txn, outcome.refusal, outcome.reason)
     if isinstance(answered, SendTo):
-        finished.remember(txn, declined=isinstance(outcome, Refused))
+        if not txn.passive:  # prompt=none showed no page to come back to
+            finished.remember(txn, declined=isinstance(outcome, Refused))
         return redirect(answered.location, 303)
     done = finished.recall(txn.id)  # answered meanwhile, in another tab of this browser
     if done is not None:

@@ -180,3 +180,22 @@ def test_the_account_centres_own_sign_in_continues_to_the_account(app, client, p
     if txn_id:  # Back to the sign-in page: done, on to the account centre
         back = text(client.get(form_page))
         assert DONE in back and 'href="/account"' in back
+
+
+def finished_records(app) -> int:
+    from idp import context
+
+    with app.app_context():
+        return len(list(context.store().client.scan_iter("idp:signin-finished:*")))
+
+
+def test_a_silent_sign_in_check_leaves_no_record_behind(app, browser, register):
+    rp = register(first_party=True)
+    browser.sign_in()
+    before = finished_records(app)
+    silent = authorize(browser, rp, prompt="none")
+    assert silent.headers["Location"].startswith(REDIRECT + "?code=")
+    assert finished_records(app) == before  # prompt=none showed no page to come back to
+    shown = authorize(browser, rp)  # the same answer with pages allowed is remembered
+    assert shown.headers["Location"].startswith(REDIRECT + "?code=")
+    assert finished_records(app) == before + 1
