@@ -55,7 +55,10 @@ def _login_page(
     each a link that works without script (the page is drawn again for it)."""
     tab = tab_of(request.values)
     keep: dict[str, Any] = {"txn": txn_id, "next": next_url, "switch": request.args.get("switch")}
-    shown: dict[str, object] = {"gone": txn_id is not None and not _still_open(txn_id)}
+    gone = txn_id is not None and not _still_open(txn_id)
+    # A sign-in that expired is said so at the top (the QR tab says it in its own place);
+    # the forms no longer carry it, so signing in now leads to the account centre.
+    shown: dict[str, object] = {"gone": gone and method != "qr"}
     if method == "password":
         state = forms.refused(SIGN_IN_FORM)
         typed = request.form.get("username", "").strip()[:MAX_IDENTIFIER]
@@ -69,7 +72,7 @@ def _login_page(
     return render_template(
         "login.html",
         next_url=next_url,
-        txn_id=txn_id,
+        txn_id=None if gone else txn_id,
         tab=tab,
         method=method,
         blocked=blocked,

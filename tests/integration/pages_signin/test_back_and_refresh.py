@@ -158,8 +158,11 @@ def test_an_expired_sign_in_still_says_expired(app, client):
     page = client.get("/signin/no-such-sign-in")
     assert page.status_code == 400 and DONE not in text(page)
     login = text(client.get("/login?txn=no-such-sign-in"))
-    assert 'id="signin-gone"' in login and "本次登录已超时" in login
-    assert 'name="password"' in login  # the person may still sign in (to the account centre)
+    assert 'id="signin-gone"' in login and login.count("本次登录已超时") == 1
+    assert 'name="password"' in login  # the person may still sign in: to the account centre
+    assert 'name="txn"' not in login
+    qr_tab = text(client.get("/login?txn=no-such-sign-in&method=qr"))
+    assert qr_tab.count("本次登录已超时") == 1  # said once, in the QR tab's own place
 
 
 def test_the_account_centres_own_sign_in_continues_to_the_account(app, client, person):
