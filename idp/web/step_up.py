@@ -5,7 +5,17 @@ idp/flows/step_up.py."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -26,6 +36,7 @@ from realname.proofing import FaceOutcome
 
 bp = Blueprint("step_up", __name__)
 FACE_FORM = "face"
+APP_ASKED = "step_up_app"  # the request this browser sent to the app, and its sign-in
 
 
 @bp.get("/account/face")
@@ -99,13 +110,26 @@ def ask_app() -> Page:
     if txn is None or txn.state is not State.stepping_up:
         return error_page("expired", EXPIRED)
     approval = step_up.ask_app(g.sso, txn)
+    session[APP_ASKED] = [approval.id, txn.id]
     return redirect(url_for("step_up.app_waiting", approval_id=approval.id), 303)
+
+
+def _finished_by_app(approval_id: str) -> finished.Finished | None:
+    """The sign-in that the request `approval_id`, sent to the app from this browser,
+    was for, if it is finished (Back to the waiting page afterwards)."""
+    asked = session.get(APP_ASKED)
+    if isinstance(asked, list) and len(asked) == 2 and asked[0] == approval_id:
+        return finished.recall(str(asked[1]))
+    return None
 
 
 @bp.get("/account/face/app/<approval_id>")
 @login_required
 def app_waiting(approval_id: str) -> Page:
     state, txn_id = step_up.app_state(g.sso, approval_id)
+    done = _finished_by_app(approval_id) if state is AppState.gone else None
+    if done is not None:
+        return finished.page(done)
     if state is AppState.gone:
         return _face_page(txn_id, _("The request to your app has expired. Send a new one."), 410)
     person = db.session.get(Person, g.sso.person_id)
@@ -137,6 +161,8 @@ def app_finish(approval_id: str) -> Page:
         return resume_by_id(txn_id, done.sso, posted=True)
     if state is AppState.denied:
         flash(_("The request was declined in the app."), "error")
+    elif _finished_by_app(approval_id) is not None:  # pressed again after the end
+        return redirect(url_for("step_up.app_waiting", approval_id=approval_id), 303)
     else:
         flash(_("The request to your app has expired. Send a new one."), "error")
     if txn_id:

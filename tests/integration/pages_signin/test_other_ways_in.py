@@ -1,6 +1,7 @@
 """Back to the pages of the other ways in, once the sign-in is finished (issue 14, item
-1): the QR tab and the face step-up of a finished transaction say the step is done, to
-the browser that finished it; their forms sent again change nothing."""
+1): the QR tab, the face step-up and the page waiting for the app's step-up of a finished
+transaction say the step is done, to the browser that finished it; their forms sent
+again change nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from tests.integration.channels.test_qr_login import (
     phone_scans,
     show_qr,
 )
-from tests.integration.oidc.conftest import REDIRECT, Browser, query_of
+from tests.integration.channels.test_step_up_app import StepUp, answer
+from tests.integration.oidc.conftest import REDIRECT, Browser, form_of, query_of
 from tests.integration.oidc.test_act_for import real_named
 from tests.integration.pages_signin.test_back_and_refresh import DONE, authorize, text
 
@@ -43,11 +45,11 @@ def test_back_to_the_qr_tab_after_signing_in_says_it_is_done(app, client, person
 
 
 def test_back_to_the_face_step_after_signing_in_says_it_is_done(app, register):
-    me = real_named(app, "17000000961", ME)
+    owner = real_named(app, "17000000961", ME)
     with app.app_context():
-        db.session.get(Person, me["id"]).loa = 4  # proven before, in another session
+        db.session.get(Person, owner["id"]).loa = 4  # proven before, in another session
         db.session.commit()
-    browser = Browser(app.test_client(), me)
+    browser = Browser(app.test_client(), owner)
     browser.sign_in()  # a password: this session is at loa:3
     rp = register(first_party=True)
     step_up = authorize(browser, rp, acr_values="urn:cn:gov:idp:loa:4").headers["Location"]
@@ -66,3 +68,25 @@ def test_back_to_the_face_step_after_signing_in_says_it_is_done(app, register):
     back = browser.client.get(step_up)  # Back from the RP to the face page
     assert back.status_code == 200 and DONE in text(back)
     assert 'name="image"' not in text(back)  # no face check for a finished sign-in
+
+
+def test_back_to_the_app_waiting_page_after_signing_in_says_it_is_done(app, me):
+    step = StepUp(app, me)
+    approval_id = step.ask_app()
+    answer(app, approval_id, me)  # the phone approves with a face check
+    finished = step.finish(approval_id)
+    consent = step.browser.client.get(finished.headers["Location"])
+    action, token = form_of(text(consent))
+    done = step.browser.client.post(action, data={"csrf_token": token, "decision": "allow"})
+    assert "code" in query_of(done.headers["Location"])
+
+    waiting = f"/account/face/app/{approval_id}"
+    back = step.browser.client.get(waiting)  # Back from the RP to the waiting page
+    assert back.status_code == 200 and DONE in text(back)
+    assert "已过期" not in text(back) and "step_up_app.js" not in text(back)
+    again = step.finish(approval_id)  # 我已在 App 上确认 pressed once more
+    assert again.headers["Location"] == waiting
+    assert DONE in text(step.browser.client.get(waiting))
+    stranger = Browser(app.test_client(), me)
+    stranger.sign_in()  # the same person in another browser is not told about it
+    assert DONE not in text(stranger.client.get(waiting))
