@@ -25,7 +25,9 @@ from idp.flows.reauth import password_confirmed
 from idp.web import code_words, forms
 from idp.web.account import DATA_FORM, PHONE_FORM, USERNAME_FORM, _current_person
 from idp.web.account_words import day
+from idp.web.org_words import role_label
 from idp.web.security import login_required
+from realname.agents import memberships_for
 
 bp = Blueprint("account_changes", __name__, url_prefix="/account")
 
@@ -241,6 +243,8 @@ def close_form() -> str:
     return render_template(
         "account_close.html",
         person=person,
+        organisations=memberships_for(db.session, person),
+        role_label=role_label,
         days=context.settings().account_closure_days,
         day=day,
         close_form=forms.refused(CLOSE_FORM),

@@ -64,3 +64,7 @@ ZH = {
     "If you want to keep it, say so now. Otherwise continue; the closure goes ahead.": "如要保留账号，请现在撤销；否则请继续，注销将按计划进行。",
     "Continue; close it as planned": "继续，按计划注销",
 }
+ZH |= {
+    "You act for:": "您目前可代表以下单位办事：",
+    "If you are an organisation's legal representative or administrator, make sure someone else can act for it before the account closes.": "如您是某单位的法定代表人或管理员，请在账号注销前确保有他人可代表该单位办事。",
+}

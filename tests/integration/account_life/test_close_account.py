@@ -26,6 +26,8 @@ from tests.integration.oidc.test_backchannel_logout import (
     jwks,
 )
 from tests.integration.oidc.test_backchannel_logout import sign_out as logout
+from tests.integration.org_support import ACTIVE, PASSWORD, new_person, rep_of
+from tests.integration.org_support import register as register_org
 
 LATER = "2099-01-01T00:00:00+0000"
 ACCOUNT_PURGED = "https://schemas.openid.net/secevent/risc/event-type/account-purged"
@@ -214,3 +216,17 @@ def test_another_persons_session_cannot_close_an_account(app, client, person):
     refused = ask_to_close(client, person["password"])  # alice's password, bob's session
     assert refused.headers["Location"] == "/account/close"
     assert person_row(app, person["id"]).closure_due_at is None
+
+
+def test_the_closure_page_names_the_organisations_the_person_acts_for(app, client):
+    enterprise = ACTIVE[0]
+    with app.app_context():
+        rep = new_person(db.session, rep_of(enterprise))
+        register_org(db.session, rep, enterprise)
+        db.session.commit()
+        phone = context.accounts().phone(rep)
+        assert phone is not None
+    sign_in(client, phone, PASSWORD)
+    page = client.get("/account/close").get_data(as_text=True)
+    assert enterprise.name in page.split('data-field="organisations"')[1].split("</ul>")[0]
+    assert "法定代表人" in page and "确保有他人可代表该单位办事" in page
