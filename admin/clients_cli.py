@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from admin import services
 from admin.cli import ACTOR
-from admin.services.errors import AdminError
+from admin.services.errors import AdminError, NotFoundError
 from idp.oidc.claims import SCOPES_SUPPORTED
 from idp.oidc.clients import (
     ACCESS_TOKEN_ALGS,
@@ -22,7 +23,14 @@ from idp.oidc.clients import (
     ID_TOKEN_ALGS,
     SUBJECT_TYPES,
 )
+from idp.oidc.logos import MAX_BYTES, MAX_SIDE
 from idp.oidc.models import Client
+
+LOGO_FILE = click.Path(dir_okay=False, path_type=Path)
+LOGO_HELP = (
+    f"The service's logo shown on sign-in and consent: a PNG or JPEG file of at most "
+    f"{MAX_BYTES // 1024} KB and {MAX_SIDE}x{MAX_SIDE} pixels."
+)
 
 
 def client_json(client: Client, secret: str | None = None) -> dict[str, Any]:
@@ -143,12 +151,16 @@ def client_group() -> None:
     default=None,
     help="OpenID Front-Channel Logout: loaded in an iframe when the person signs out.",
 )
+@click.option(
+    "--logo", "logo_file", type=click.Path(dir_okay=False, path_type=Path), help=LOGO_HELP
+)
 @click.option("--json", "as_json", is_flag=True)
 def client_create(
     as_json: bool,
     jwks_json: str | None,
     grant_types: tuple[str, ...],
     scopes: tuple[str, ...],
+    logo_file: Path | None,
     **metadata: Any,
 ) -> None:
     """Register a client; prints its client_id and (once) its secret."""
@@ -156,12 +168,14 @@ def client_create(
         jwks = json.loads(jwks_json) if jwks_json else None
     except ValueError:
         _refuse("jwks", "not valid JSON", as_json)
+    logo = _read_logo(logo_file, as_json) if logo_file else None
     try:
         new = services.clients().register(
             actor=ACTOR,
             grant_types=grant_types or ("authorization_code",),
             scopes=scopes or ("openid",),
             jwks=jwks,
+            logo=logo,
             **metadata,
         )
     except AdminError as exc:
@@ -173,6 +187,40 @@ def client_create(
         click.echo(f"client_id:     {new.client.client_id}")
         if new.secret:
             click.echo(f"client_secret: {new.secret}   (shown once; store it now)")
+
+
+@client_group.command("update")
+@click.argument("client_id")
+@click.option(
+    "--logo", "logo_file", type=click.Path(dir_okay=False, path_type=Path), help=LOGO_HELP
+)
+@click.option("--remove-logo", is_flag=True, help="Show the service's name only.")
+@click.option("--json", "as_json", is_flag=True)
+def client_update(client_id: str, logo_file: Path | None, remove_logo: bool, as_json: bool) -> None:
+    """Change a registered client: its logo."""
+    if (logo_file is None) == (not remove_logo):
+        raise click.UsageError("give either --logo FILE or --remove-logo")
+    logo = _read_logo(logo_file, as_json) if logo_file else None
+    try:
+        services.clients().set_logo(actor=ACTOR, client_id=client_id, logo=logo)
+    except NotFoundError as exc:
+        click.echo(f"idp: {exc.message}", err=True)
+        sys.exit(1)
+    except AdminError as exc:
+        _refuse(exc.field or "", exc.message, as_json)
+    if as_json:
+        click.echo(json.dumps({"ok": True, "client_id": client_id, "logo": logo is not None}))
+    else:
+        click.echo(f"{client_id}: logo {'registered' if logo else 'removed'}")
+
+
+def _read_logo(path: Path, as_json: bool) -> bytes:
+    """The file's bytes; one byte more than allowed is enough to refuse it."""
+    try:
+        with path.open("rb") as file:
+            return file.read(MAX_BYTES + 1)
+    except OSError as exc:
+        _refuse("logo", f"cannot read {path}: {exc.strerror}", as_json)
 
 
 def _refuse(field: str, message: str, as_json: bool) -> NoReturn:

@@ -18,11 +18,18 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from admin.services.errors import ConflictError, InvalidInputError, check_actor
+from admin.services.errors import ConflictError, InvalidInputError, NotFoundError, check_actor
 from idp.audit import record_event
 from idp.audit.events import Event
 from idp.keys import KeyRing
-from idp.oidc.clients import ClientMetadataError, NewClient, create_client, list_clients
+from idp.oidc.clients import (
+    ClientMetadataError,
+    NewClient,
+    create_client,
+    list_clients,
+    possible_client_id,
+)
+from idp.oidc.logos import check_logo
 from idp.oidc.models import Client
 
 OFFICIAL_APP_NAME = "政务服务 App"
@@ -35,15 +42,18 @@ class ClientAdmin:
         self._factory = session_factory
         self._keyring = keyring
 
-    def register(self, *, actor: str, **metadata: Any) -> NewClient:
-        """Register a client described by `create_client`'s keywords. The secret, if it
-        has one, is in the answer and nowhere else: only its hash is stored."""
+    def register(self, *, actor: str, logo: bytes | None = None, **metadata: Any) -> NewClient:
+        """Register a client described by `create_client`'s keywords, with its `logo`
+        (PNG or JPEG, idp.oidc.logos). The secret, if it has one, is in the answer and
+        nowhere else: only its hash is stored."""
         check_actor(actor)
+        _check_logo(logo)
         algs = self._check(metadata)
         self._keyring.ensure_keys(algs)
         try:
             with self._factory() as session, session.begin():
                 new = create_client(session, **metadata)
+                new.client.logo = logo
                 record_event(
                     session,
                     Event.client_created,
@@ -56,6 +66,26 @@ class ClientAdmin:
         except IntegrityError as exc:  # the same client_id registered a moment ago
             raise _taken(metadata.get("client_id")) from exc
         return new
+
+    def set_logo(self, *, actor: str, client_id: str, logo: bytes | None) -> None:
+        """Register the client's logo, or remove it (None). A refused file changes
+        nothing; the pages show the new logo within the client cache's few seconds."""
+        check_actor(actor)
+        _check_logo(logo)
+        with self._factory() as session, session.begin():
+            client = session.get(Client, client_id) if possible_client_id(client_id) else None
+            if client is None:
+                raise NotFoundError(
+                    f"client_id: {client_id!r} is not registered", field="client_id"
+                )
+            client.logo = logo
+            record_event(
+                session,
+                Event.client_logo_changed,
+                actor=actor,
+                channel="admin",
+                detail={"client_id": client_id, "logo": "set" if logo else "removed"},
+            )
 
     def ensure_official_app(self, client_id: str) -> Client | None:
         """The official mobile app: a first-party public native client (code + PKCE, a
@@ -99,6 +129,15 @@ class ClientAdmin:
             finally:
                 session.rollback()
         return {alg for alg in algs if alg}
+
+
+def _check_logo(logo: bytes | None) -> None:
+    if logo is None:
+        return
+    try:
+        check_logo(logo)
+    except ClientMetadataError as exc:
+        raise _invalid(exc) from exc
 
 
 def _invalid(exc: ClientMetadataError) -> InvalidInputError:

@@ -89,5 +89,6 @@ class Event(StrEnum):
     person_unlocked = "admin:person:unlocked"
     person_verified_in_person = "admin:person:verified_in_person"
     client_created = "admin:client:created"
+    client_logo_changed = "admin:client:logo_changed"  # set or removed
     key_rotated = "admin:key:rotated"
     key_retired = "admin:key:retired"

@@ -22,6 +22,7 @@ from idp.web import (
     qr,
     recover,
     register,
+    requester,
     sms_login,
     step_up,
     transactions,
@@ -50,6 +51,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(organizations.bp)
     app.register_blueprint(qr.bp)
     app.register_blueprint(sms_login.bp)
+    app.register_blueprint(requester.bp)
     errors.init_app(app)
     app.url_value_preprocessor(refuse_impossible_ids)
     app.before_request(load_sso_session)

@@ -26,4 +26,8 @@ ZH = {
     "Back to the previous page": "返回上一页",
     "Go to my account": "前往个人中心",
     "Error code: %(code)s": "错误代码：%(code)s",
+    # the service that is asking (templates/requester.html)
+    "Service: %(name)s": "申请服务：%(name)s",
+    "After signing in you go to: %(name)s": "登录后将前往：%(name)s",
+    "Acting for: %(name)s": "办事身份：%(name)s",
 }
