@@ -82,6 +82,8 @@ PAGES = (
     Page("error-not-found", "/no-such-page"),
     Page("signed-out", "/account/signed-out"),
     Page("account", "/account", "demo", h1="个人中心"),
+    Page("my-data", "/account/my-data", "demo"),
+    Page("close-account", "/account/close", "demo"),
     Page("realname", "/account/realname", "demo", h1="实名"),
     Page("account-phone-code", _new_phone, "demo", h1="更换手机号码"),
     Page("account-close", "/account/close", "demo", h1="注销账号"),
