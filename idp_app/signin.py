@@ -50,6 +50,8 @@ class Page(HTMLParser):
         self.alerts: list[str] = []
         self._form: Form | None = None
         self._in: str | None = None  # "title" or "alert" while inside one
+        self._alert_tag = ""  # the alert's element, and how deep inside it we are
+        self._depth = 0
         self.feed(html)
         self.close()
 
@@ -61,23 +63,29 @@ class Page(HTMLParser):
         elif tag == "input" and self._form is not None and found.get("name"):
             kind = found.get("type", "text").lower()
             self._form.fields.append((found["name"], kind, found.get("value", "")))
-        elif tag == "title":
+        if tag == "title":
             self._in = "title"
-        elif found.get("role") == "alert":
-            self._in = "alert"
+        elif self._in == "alert" and tag == self._alert_tag:
+            self._depth += 1
+        elif self._in is None and found.get("role") == "alert":
+            self._in, self._alert_tag, self._depth = "alert", tag, 1
             self.alerts.append("")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._form = None
-        elif tag in ("title", "p", "div", "section") and self._in is not None:
+        if self._in == "title" and tag == "title":
             self._in = None
+        elif self._in == "alert" and tag == self._alert_tag:
+            self._depth -= 1
+            if self._depth == 0:
+                self._in = None
 
     def handle_data(self, data: str) -> None:
         if self._in == "title":
             self.title += data
         elif self._in == "alert":
-            self.alerts[-1] += data
+            self.alerts[-1] += " " + data
 
     def password_form(self) -> Form | None:
         return next((f for f in self.forms if f.asks_password and f.method == "post"), None)

@@ -170,6 +170,28 @@ def provider() -> Iterator[Provider]:
     assert not problems, "; ".join(problems) + f"\n{output}"
 
 
+@pytest.fixture(scope="module")
+def demo_rp(provider: Provider) -> Iterator[str]:
+    """examples/demo_rp.py, registered with and running beside the module's provider.
+
+    One per provider: the provider keeps a client in its cache for a few seconds, so a
+    demo RP registered again at a new address between two tests would meet its old
+    redirect URI."""
+    url = f"http://127.0.0.1:{free_port()}"
+    _idp(provider.env, "demo", "seed", "--rp-url", url)
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "examples/demo_rp.py")],
+        env=provider.env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_port(urlsplit(url).port, proc=proc)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")

@@ -5,39 +5,15 @@ answer) the demo RP says what to do in Chinese with a way to try again, never a 
 
 from __future__ import annotations
 
-import subprocess
+import secrets
 import sys
 
 import pytest
 
-from tests.e2e.conftest import IDP, REPO, urlpath
-from tests.servers import free_port, wait_for_port
+from tests.e2e.conftest import REPO, _idp, urlpath
+from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo_rp(provider):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    subprocess.run(
-        [str(IDP), "demo", "seed", "--rp-url", url],
-        env=provider.env,
-        check=True,
-        capture_output=True,
-        cwd=REPO,
-    )
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "examples/demo_rp.py")],
-        env=provider.env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, proc=proc)
-    yield url
-    proc.terminate()
-    proc.wait(10)
 
 
 def test_demo_rp_round_trip(new_page, provider, demo_rp, screenshot):
@@ -71,11 +47,26 @@ def test_demo_rp_round_trip(new_page, provider, demo_rp, screenshot):
 
 
 def sign_in_to_consent(page, provider, demo_rp) -> None:
+    """Sign in to the demo RP as a person of this test's own, who has never consented to
+    it (the demo person may have, earlier in the module), up to the consent page."""
+    username, password = f"decliner{secrets.token_hex(3)}", "Decline-Test-2026"
+    phone = "1700000" + str(secrets.randbelow(10_000)).zfill(4)
+    _idp(
+        provider.env,
+        "person",
+        "create",
+        "--username",
+        username,
+        "--phone",
+        phone,
+        "--password",
+        password,
+    )
     page.goto(demo_rp + "/")
     page.click("#signin")
     page.wait_for_url(f"{provider.url}/login**")
-    page.fill('input[name="username"]', provider.username)
-    page.fill('input[name="password"]', provider.password)
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', password)
     page.click('button[type="submit"]')
     page.wait_for_selector('button[name="decision"][value="deny"]')
 

@@ -5,15 +5,12 @@ same without script (the 我已在手机上确认 button); the tabs by keyboard,
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import IDP, REPO, Provider, urlpath
-from tests.servers import free_port, wait_for_port
+from tests.e2e.conftest import Provider, urlpath
 
 pytestmark = pytest.mark.browser
 
@@ -29,30 +26,6 @@ def phone(provider: Provider) -> Any:
     return client_module.AppClient.enrol(
         provider.url, username=provider.username, password=provider.password, name="演示手机"
     )
-
-
-@pytest.fixture
-def demo_rp(provider: Provider) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    subprocess.run(
-        [str(IDP), "demo", "seed", "--rp-url", url],
-        env=provider.env,
-        check=True,
-        capture_output=True,
-        cwd=REPO,
-    )
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "examples/demo_rp.py")],
-        env=provider.env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_port(port, proc=proc)
-    yield url
-    proc.terminate()
-    proc.wait(10)
 
 
 def shown_code(page: Any, provider: Provider) -> str:

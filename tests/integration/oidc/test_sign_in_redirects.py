@@ -56,9 +56,12 @@ def test_with_nothing_left_to_ask_the_sign_in_answers_with_the_code(app, browser
     assert tokens.status_code == 200 and "id_token" in tokens.json
     # the sign-in cookie came with the code: the next RP request needs no sign-in
     assert browser.client.get_cookie("idp_sid") is not None
-    # the request was answered once: its resume URL has nothing more to give
+    # the request was answered once: its resume URL gives no second code, only the
+    # plain words that the step is done (issue 14, item 1)
     again = browser.client.get(f"/signin/{txn_id}")
-    assert again.status_code == 400 and "Location" not in again.headers
+    page = again.get_data(as_text=True)
+    assert again.status_code == 200 and "Location" not in again.headers
+    assert "此步骤已完成" in page and "code=" not in page
 
 
 def test_a_wrong_password_still_goes_back_to_the_form(browser, register):
