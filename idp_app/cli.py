@@ -102,7 +102,13 @@ def _enrol(args: argparse.Namespace) -> None:
 
 
 def _pending(args: argparse.Namespace) -> None:
-    found = _app(args).pending()
+    found, closure_due = _app(args).listing()
+    if closure_due:  # on stderr: the JSON on stdout stays a list
+        print(
+            f"note: this account is set to close at {closure_due}; "
+            "sign in on the web to keep it (账号将于该时间注销，如非本人操作请登录网页撤销)",
+            file=sys.stderr,
+        )
     if args.json:
         _print(found)
         return

@@ -150,10 +150,16 @@ class AppClient:
     def pending(self) -> list[dict[str, Any]]:
         """The person's open approvals, newest first (each with id, kind, client_name,
         binding_message, expires_at in ISO 8601, state, scopes, location, level)."""
-        approvals = self._call("GET", "/approvals", "listing approvals").get("approvals")
+        return self.listing()[0]
+
+    def listing(self) -> tuple[list[dict[str, Any]], str | None]:
+        """The open approvals, and when the account closes if it is set to (ISO 8601;
+        None if not): the app tells its owner, who may not have asked for it."""
+        listed = self._call("GET", "/approvals", "listing approvals")
+        approvals, due = listed.get("approvals"), listed.get("closure_due_at")
         if not isinstance(approvals, list):
             raise AppError("the provider's list of approvals is not a list")
-        return approvals
+        return approvals, due if isinstance(due, str) else None
 
     def scan(self, text: str) -> dict[str, Any]:
         """What the camera read (a QR's payload, a verification_uri_complete): the

@@ -3,7 +3,8 @@
     sign in as the app (code + PKCE, the sign-in form) -> access token
         -> POST /devices with a proof carrying the new public key (jwk) and the token (ath)
            -> the device is enrolled: from now on every request is signed by its key
-    GET  /approvals                 what this person's devices should show now
+    GET  /approvals                 what this person's devices should show now (and
+                                    `closure_due_at` when the account is set to close)
     POST /scan {"text"}             a QR's payload or a verification_uri_complete: the
                                     approval becomes this device's (and no other's)
     POST /approvals/<id>/approve    {"face": false} -> amr swk; {"face": true, "image",
@@ -85,7 +86,12 @@ def enrol() -> tuple[Response, int]:
 def pending() -> Response:
     _device, person = signed_by_device()
     found = _approvals().pending_for(person.id)
-    return jsonify(approvals=[a.public() for a in found])
+    # An account set to close still works; the app says so with what it shows, as the web
+    # sign-in does, so that a closure asked by someone else is noticed in time.
+    listed: dict[str, Any] = {"approvals": [a.public() for a in found]}
+    if person.closure_due_at is not None:
+        listed["closure_due_at"] = _iso(person.closure_due_at)
+    return jsonify(listed)
 
 
 @bp.post("/scan")

@@ -18,6 +18,7 @@ from idp.authn.models import Consent
 from idp.db import db
 from tests.helpers import csrf_token, sign_in
 from tests.integration.account_life.support import audit, make_person, person_row, post, texts
+from tests.integration.channels.app_support import enrolled_phone
 from tests.integration.oidc.conftest import Browser, query_of, redeem
 from tests.integration.oidc.test_backchannel_logout import (
     LOGOUT_EVENT,
@@ -230,3 +231,18 @@ def test_the_closure_page_names_the_organisations_the_person_acts_for(app, clien
     page = client.get("/account/close").get_data(as_text=True)
     assert enterprise.name in page.split('data-field="organisations"')[1].split("</ul>")[0]
     assert "法定代表人" in page and "确保有他人可代表该单位办事" in page
+
+
+def test_the_app_tells_its_owner_while_a_closure_is_pending(app, client, person):
+    """Someone who learnt the password asked to close the account: the owner's phone says
+    so with what it lists, until the closure is cancelled."""
+    phone = enrolled_phone(app, person)
+    assert "closure_due_at" not in phone.call("GET", "/app/api/approvals").json
+    sign_in(client, person["username"], person["password"])
+    ask_to_close(client, person["password"])
+    due = person_row(app, person["id"]).closure_due_at
+    listed = phone.call("GET", "/app/api/approvals").json
+    assert listed["closure_due_at"] == due.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert listed["approvals"] == []
+    post(client, "/account/close/cancel", page="/account")
+    assert "closure_due_at" not in phone.call("GET", "/app/api/approvals").json

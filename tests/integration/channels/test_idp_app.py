@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -265,3 +266,26 @@ def test_enrol_failures_are_one_line(provider: Provider, me, tmp_path: Path):  #
     assert "cannot reach the provider" in enrol(issuer=f"http://127.0.0.1:{free_port()}")
     assert "sign-in stopped at /authorize" in enrol("--client-id", "no-such-app")
     assert not state.exists()
+
+
+def test_pending_says_when_the_account_is_set_to_close(phone: Path, provider: Provider, me):  # noqa: F811
+    """A closure someone asked for (idp/flows/close_account.py; the web side is tested in
+    tests/integration/account_life) is told on stderr; stdout stays the JSON list."""
+    database = sqlite3.connect(Path(provider.env["IDP_INSTANCE_DIR"]) / "idp.db")
+
+    def closure_due(value: str | None) -> None:
+        with database:
+            database.execute(
+                "UPDATE persons SET closure_due_at = ? WHERE id = ?", (value, me["id"])
+            )
+
+    assert "close" not in idp_app("--state", phone, "pending", "--json").stderr
+    closure_due("2099-01-15 16:00:00.000000")
+    try:
+        done = idp_app("--state", phone, "pending", "--json")
+        assert isinstance(ok(done), list)
+        assert "set to close at 2099-01-15T16:00:00Z" in done.stderr
+        assert "如非本人操作请登录网页撤销" in done.stderr
+    finally:
+        closure_due(None)
+        database.close()
