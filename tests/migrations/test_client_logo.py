@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from migrations import runner
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'm.db'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database(
-            f"m_{uuid.uuid4().hex[:10]}"
-        )
-    eng = create_engine(url)
-    yield eng
-    eng.dispose()
 
 
 def _columns(engine) -> set[str]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -37,19 +36,6 @@ TABLES = {
     "audit_chain_head",
     "app_devices",
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'm.db'}"
-    else:
-        url = request.getfixturevalue("postgres_server").create_database(
-            f"m_{uuid.uuid4().hex[:10]}"
-        )
-    eng = create_engine(url)
-    yield eng
-    eng.dispose()
 
 
 def test_upgrade_downgrade_upgrade(engine):
