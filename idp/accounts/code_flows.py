@@ -1,4 +1,5 @@
-"""A step that waits for an SMS code (registration, recovery), kept across codes.
+"""A step that waits for an SMS code (registration, recovery, a new phone number), kept
+across codes.
 
 The code itself (idp/accounts/sms_codes.py) dies after 10 minutes or 5 wrong tries. The
 step around it lives longer and remembers the number, so that the person can ask for a
@@ -40,6 +41,28 @@ class CodeFlow:
     @property
     def masked_phone(self) -> str:
         return self.phone[:3] + "****" + self.phone[-4:]
+
+    @property
+    def sent(self) -> Sent:
+        return Sent(self.id, self.masked_phone)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A code is on its way (a decoy's alike): the step that waits for it, and where."""
+
+    flow_id: str
+    masked_phone: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the code step's page shows: alike for a decoy and a real step."""
+
+    masked_phone: str
+    done: bool
+    code_alive: bool  # False: expired or out of tries; a new code is needed
+    resend_wait: int  # seconds before a new code may be asked for
 
 
 def _flow_kind(kind: str) -> str:
@@ -94,11 +117,24 @@ def load(store: ArtifactStore, kind: str, flow_id: str) -> CodeFlow | None:
     )
 
 
+def progress(store: ArtifactStore, flow: CodeFlow) -> Progress:
+    """Where the step stands, for its page."""
+    return Progress(
+        masked_phone=flow.masked_phone,
+        done=flow.done,
+        code_alive=not flow.done and code_alive(store, flow),
+        resend_wait=resend_wait(store, flow),
+    )
+
+
 def resend(
-    store: ArtifactStore, sms: SmsGateway, flow: CodeFlow, ip: str | None
+    store: ArtifactStore, sms: SmsGateway, flow: CodeFlow | None, ip: str | None
 ) -> CodeFlow | sms_codes.CodeRefused:
     """A new code to the same number, under the same limits as the first (one a minute,
-    a few an hour per number and per address); the previous code stops working."""
+    a few an hour per number and per address); the previous code stops working. A step
+    that is gone (None) or done gets none: `expired`."""
+    if flow is None or flow.done:
+        return sms_codes.CodeRefused(sms_codes.CodeProblem.expired)
     sent = sms_codes.send_code(
         store, sms, flow.kind, flow.phone, ip, flow.extra, deliver=flow.deliver
     )
@@ -129,9 +165,18 @@ def finish(store: ArtifactStore, flow: CodeFlow, extra: dict[str, Any] | None = 
 
 
 def abandon(store: ArtifactStore, flow: CodeFlow) -> None:
-    """The person changes the number: the code and the step end."""
+    """The code and the step end (the number was wrong, or cannot be used)."""
     store.destroy(flow.kind, flow.code_id)
     store.destroy(_flow_kind(flow.kind), flow.id)
+
+
+def change_number(store: ArtifactStore, flow: CodeFlow | None) -> str | None:
+    """The person changes the number: a waiting step ends, and its number is given back
+    to be corrected in the start form; None when the step is gone (None) or done."""
+    if flow is None or flow.done:
+        return None
+    abandon(store, flow)
+    return flow.phone
 
 
 def code_alive(store: ArtifactStore, flow: CodeFlow) -> bool:

@@ -58,12 +58,6 @@ class Problem(StrEnum):
 
 
 @dataclass(frozen=True)
-class Started:
-    flow_id: str
-    masked_phone: str
-
-
-@dataclass(frozen=True)
 class Refused:
     problem: Problem
     tries_left: int | None = None
@@ -75,23 +69,13 @@ class Refused:
 
 
 @dataclass(frozen=True)
-class Progress:
-    """What the code step's page shows."""
-
-    masked_phone: str
-    done: bool
-    code_alive: bool
-    resend_wait: int
-
-
-@dataclass(frozen=True)
 class Changed:
     masked_phone: str
 
 
 def start(
     person: Person, sso: SsoSession, *, password: str, new_phone: str, ip: str | None
-) -> Started | Refused:
+) -> code_flows.Sent | Refused:
     """Check the password, then text a code to the new number."""
     if not password_confirmed(person, sso, password, ip, purpose="change_phone"):
         return Refused(Problem.password)
@@ -108,24 +92,16 @@ def start(
     flow = code_flows.begin(store, sms, KIND, phone, ip, extra)
     if isinstance(flow, sms_codes.CodeRefused):
         return Refused.from_code(flow)
-    return Started(flow.id, flow.masked_phone)
+    return flow.sent
 
 
-def progress(sso: SsoSession, flow_id: str) -> Progress | None:
+def progress(sso: SsoSession, flow_id: str) -> code_flows.Progress | None:
     """Where this session's step stands; None when there is none (or it is another's)."""
-    store = context.store()
     flow = _load(sso, flow_id)
-    if flow is None:
-        return None
-    return Progress(
-        masked_phone=flow.masked_phone,
-        done=flow.done,
-        code_alive=not flow.done and code_flows.code_alive(store, flow),
-        resend_wait=code_flows.resend_wait(store, flow),
-    )
+    return code_flows.progress(context.store(), flow) if flow is not None else None
 
 
-def resend(sso: SsoSession, flow_id: str, ip: str | None) -> Started | Refused:
+def resend(sso: SsoSession, flow_id: str, ip: str | None) -> code_flows.Sent | Refused:
     """A new code to the same new number (the previous one stops working)."""
     flow = _load(sso, flow_id)
     if flow is None or flow.done:
@@ -135,16 +111,12 @@ def resend(sso: SsoSession, flow_id: str, ip: str | None) -> Started | Refused:
     renewed = code_flows.resend(context.store(), context.connectors().sms, flow, ip)
     if isinstance(renewed, sms_codes.CodeRefused):
         return Refused.from_code(renewed)
-    return Started(renewed.id, renewed.masked_phone)
+    return renewed.sent
 
 
 def change_number(sso: SsoSession, flow_id: str) -> str | None:
     """End the step; the number it was for (to type again corrected), if any."""
-    flow = _load(sso, flow_id)
-    if flow is None or flow.done:
-        return None
-    code_flows.abandon(context.store(), flow)
-    return flow.phone
+    return code_flows.change_number(context.store(), _load(sso, flow_id))
 
 
 def confirm(person: Person, sso: SsoSession, flow_id: str, code: str) -> Changed | Refused:

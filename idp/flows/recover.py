@@ -32,11 +32,6 @@ KIND = "recover"
 
 
 @dataclass(frozen=True)
-class Started:
-    flow_id: str  # a decoy (nothing sent) when the number has no account
-
-
-@dataclass(frozen=True)
 class Refused:
     problem: str  # phone_format | a CodeProblem | password
     password_problem: PasswordProblem | None = None
@@ -48,17 +43,7 @@ class Refused:
         return cls(refused.problem.value, tries_left=refused.tries_left, wait=refused.wait)
 
 
-@dataclass(frozen=True)
-class Progress:
-    """What the code step's page shows: alike for a decoy and a real step."""
-
-    masked_phone: str
-    done: bool
-    code_alive: bool
-    resend_wait: int
-
-
-def start(phone: str, *, ip: str | None) -> Started | Refused:
+def start(phone: str, *, ip: str | None) -> code_flows.Sent | Refused:
     try:
         phone = normalise_phone(phone)
     except InvalidIdentifierError:
@@ -76,42 +61,30 @@ def start(phone: str, *, ip: str | None) -> Started | Refused:
     )
     if isinstance(flow, sms_codes.CodeRefused):
         return Refused.from_code(flow)
-    return Started(flow.id)
+    return flow.sent
 
 
-def progress(flow_id: str) -> Progress | None:
+def progress(flow_id: str) -> code_flows.Progress | None:
+    """Where the step stands (a decoy's alike); None when there is none (or it expired)."""
     store = context.store()
     flow = code_flows.load(store, KIND, flow_id)
-    if flow is None:
-        return None
-    return Progress(
-        masked_phone=flow.masked_phone,
-        done=flow.done,
-        code_alive=not flow.done and code_flows.code_alive(store, flow),
-        resend_wait=code_flows.resend_wait(store, flow),
-    )
+    return code_flows.progress(store, flow) if flow is not None else None
 
 
-def resend(flow_id: str, *, ip: str | None) -> Started | Refused:
+def resend(flow_id: str, *, ip: str | None) -> code_flows.Sent | Refused:
     """A new code (a decoy's is not sent), under the limits of the first."""
     store = context.store()
     flow = code_flows.load(store, KIND, flow_id)
-    if flow is None or flow.done:
-        return Refused(sms_codes.CodeProblem.expired.value)
     renewed = code_flows.resend(store, context.connectors().sms, flow, ip)
     if isinstance(renewed, sms_codes.CodeRefused):
         return Refused.from_code(renewed)
-    return Started(renewed.id)
+    return renewed.sent
 
 
 def change_number(flow_id: str) -> str | None:
     """End the step; the number it was for, to correct in the start form."""
     store = context.store()
-    flow = code_flows.load(store, KIND, flow_id)
-    if flow is None or flow.done:
-        return None
-    code_flows.abandon(store, flow)
-    return flow.phone
+    return code_flows.change_number(store, code_flows.load(store, KIND, flow_id))
 
 
 def confirm(flow_id: str, code: str, *, password: str, ip: str | None) -> bool | Refused:

@@ -22,7 +22,7 @@ written in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from idp import context
@@ -54,11 +54,6 @@ class Problem(StrEnum):
 
 
 @dataclass(frozen=True)
-class Started:
-    flow_id: str
-
-
-@dataclass(frozen=True)
 class Refused:
     problem: Problem
     password_problem: PasswordProblem | None = None
@@ -71,13 +66,9 @@ class Refused:
 
 
 @dataclass(frozen=True)
-class Progress:
-    """What the code step's page shows."""
+class Progress(code_flows.Progress):
+    """What the code step's page shows, and the sign-in it leads back to."""
 
-    masked_phone: str
-    done: bool
-    code_alive: bool  # False: expired or out of tries; a new code is needed
-    resend_wait: int  # seconds before a new code may be asked for
     txn: str | None  # the sign-in the registration is for
 
 
@@ -89,7 +80,7 @@ class Registered:
 
 def start(
     phone: str, *, agreement_accepted: bool, ip: str | None, txn: str | None = None
-) -> Started | Refused:
+) -> code_flows.Sent | Refused:
     """Send a registration code to `phone`; `txn` is the sign-in to go back to after."""
     try:
         phone = normalise_phone(phone)
@@ -107,7 +98,7 @@ def start(
     )
     if isinstance(flow, sms_codes.CodeRefused):
         return Refused.from_code(flow)
-    return Started(flow.id)
+    return flow.sent
 
 
 def progress(flow_id: str) -> Progress | None:
@@ -116,36 +107,24 @@ def progress(flow_id: str) -> Progress | None:
     flow = code_flows.load(store, KIND, flow_id)
     if flow is None:
         return None
-    return Progress(
-        masked_phone=flow.masked_phone,
-        done=flow.done,
-        code_alive=not flow.done and code_flows.code_alive(store, flow),
-        resend_wait=code_flows.resend_wait(store, flow),
-        txn=flow.extra.get("txn"),
-    )
+    return Progress(**asdict(code_flows.progress(store, flow)), txn=flow.extra.get("txn"))
 
 
-def resend(flow_id: str, *, ip: str | None) -> Started | Refused:
+def resend(flow_id: str, *, ip: str | None) -> code_flows.Sent | Refused:
     """A new code to the same number (the rate limits of the first apply)."""
     store = context.store()
     flow = code_flows.load(store, KIND, flow_id)
-    if flow is None or flow.done:
-        return Refused(Problem.expired)
     renewed = code_flows.resend(store, context.connectors().sms, flow, ip)
     if isinstance(renewed, sms_codes.CodeRefused):
         return Refused.from_code(renewed)
-    return Started(renewed.id)
+    return renewed.sent
 
 
 def change_number(flow_id: str) -> str | None:
     """End the step; the number it was for (to be shown again in the start form), or None
     when there is no such step or it is done."""
     store = context.store()
-    flow = code_flows.load(store, KIND, flow_id)
-    if flow is None or flow.done:
-        return None
-    code_flows.abandon(store, flow)
-    return flow.phone
+    return code_flows.change_number(store, code_flows.load(store, KIND, flow_id))
 
 
 def confirm(

@@ -25,6 +25,7 @@ from idp.flows.reauth import password_confirmed
 from idp.web import code_words, forms
 from idp.web.account import DATA_FORM, PHONE_FORM, USERNAME_FORM, _current_person
 from idp.web.account_words import day
+from idp.web.code_step import CodeStep
 from idp.web.org_words import role_label
 from idp.web.security import login_required
 from realname.agents import memberships_for
@@ -32,6 +33,7 @@ from realname.agents import memberships_for
 bp = Blueprint("account_changes", __name__, url_prefix="/account")
 
 CODE_FORM = "phone-code"
+PHONE_STEP = CodeStep(PHONE_FORM, CODE_FORM, "account_changes.phone_code_form", "new_phone")
 CLOSE_FORM = "account-close"
 DOWNLOAD_KIND = "my-data-download"
 DOWNLOAD_TTL = 60  # the one GET after the POST fetches it
@@ -39,6 +41,16 @@ DOWNLOAD_TTL = 60  # the one GET after the POST fetches it
 
 def _back(anchor: str) -> Response:
     return redirect(url_for("account.overview") + anchor, 303)
+
+
+def _with_password(field: str) -> tuple[Person, str]:
+    """The signed-in person, and the current password they typed in `field` to confirm a
+    change (idp/flows/reauth.py checks it and counts a wrong one)."""
+    return _current_person(), request.form.get(field, "")
+
+
+def _wrong_password() -> str:
+    return _("Your current password is incorrect.")
 
 
 # -- user name ---------------------------------------------------------------------------
@@ -99,13 +111,10 @@ def username_rule_text(rule: str) -> str:
 @bp.post("/phone")
 @login_required
 def start_phone_change() -> Response:
-    person = _current_person()
+    person, password = _with_password("phone_password")
+    new_phone = request.form.get("new_phone", "")
     result = change_phone.start(
-        person,
-        g.sso,
-        password=request.form.get("phone_password", ""),
-        new_phone=request.form.get("new_phone", ""),
-        ip=request.remote_addr,
+        person, g.sso, password=password, new_phone=new_phone, ip=request.remote_addr
     )
     if isinstance(result, change_phone.Refused):
         field = "phone_password" if result.problem is change_phone.Problem.password else "new_phone"
@@ -117,19 +126,14 @@ def start_phone_change() -> Response:
 @bp.get("/phone/<flow_id>")
 @login_required
 def phone_code_form(flow_id: str) -> Response | str:
-    found = change_phone.progress(g.sso, flow_id)
-    if found is None:
-        forms.refuse(PHONE_FORM, {forms.WHOLE_FORM: code_words.step_gone()}, {})
-        return _back("#change-phone")
-    if found.done:  # Back to a finished step: it is done, the account centre shows it
-        flash(_("Your mobile number is now %(phone)s.", phone=found.masked_phone), "info")
-        return _back("#profile")
-    return render_template(
-        "account_phone.html",
-        flow_id=flow_id,
-        progress=found,
-        code_form=forms.refused(CODE_FORM),
-        wait=code_words.wait_words(found.resend_wait) if found.resend_wait else None,
+    return PHONE_STEP.page(
+        change_phone.progress(g.sso, flow_id),
+        flow_id,
+        template="account_phone.html",
+        to_start=_back("#change-phone"),
+        # Back to a finished step: it is done, the account centre shows it
+        done=lambda found: _phone_changed(found.masked_phone),
+        form_name="code_form",
     )
 
 
@@ -139,11 +143,10 @@ def confirm_phone_change(flow_id: str) -> Response:
     person = _current_person()
     result = change_phone.confirm(person, g.sso, flow_id, request.form.get("code", ""))
     if isinstance(result, change_phone.Changed):
-        flash(_("Your mobile number is now %(phone)s.", phone=result.masked_phone), "info")
-        return _back("#profile")
+        return _phone_changed(result.masked_phone)
     if result.problem in (change_phone.Problem.wrong_code, change_phone.Problem.expired):
         forms.refuse(CODE_FORM, {"code": phone_problem_text(result)}, {})
-        return redirect(url_for("account_changes.phone_code_form", flow_id=flow_id), 303)
+        return PHONE_STEP.to_code_page(flow_id)
     forms.refuse(PHONE_FORM, {"new_phone": phone_problem_text(result)}, {})
     return _back("#change-phone")
 
@@ -153,10 +156,9 @@ def confirm_phone_change(flow_id: str) -> Response:
 def resend_phone_code(flow_id: str) -> Response:
     result = change_phone.resend(g.sso, flow_id, request.remote_addr)
     if isinstance(result, change_phone.Refused):
-        forms.refuse(CODE_FORM, {"resend": phone_problem_text(result)}, {})
-    else:
-        flash(_("A new code was sent to %(phone)s.", phone=result.masked_phone), "info")
-    return redirect(url_for("account_changes.phone_code_form", flow_id=flow_id), 303)
+        return PHONE_STEP.resend_refused(flow_id, phone_problem_text(result))
+    flash(_("A new code was sent to %(phone)s.", phone=result.masked_phone), "info")
+    return PHONE_STEP.to_code_page(flow_id)
 
 
 @bp.post("/phone/<flow_id>/change")
@@ -164,9 +166,12 @@ def resend_phone_code(flow_id: str) -> Response:
 def change_new_number(flow_id: str) -> Response:
     """Back to the first step with the new number to correct (the password is asked again)."""
     phone = change_phone.change_number(g.sso, flow_id)
-    if phone is not None:
-        forms.refuse(PHONE_FORM, {}, {"new_phone": phone})  # kept, not refused
-    return _back("#change-phone")
+    return PHONE_STEP.number_changed(phone, _back("#change-phone"))
+
+
+def _phone_changed(masked_phone: str) -> Response:
+    flash(_("Your mobile number is now %(phone)s.", phone=masked_phone), "info")
+    return _back("#profile")
 
 
 def phone_problem_text(refused: change_phone.Refused) -> str:
@@ -176,7 +181,7 @@ def phone_problem_text(refused: change_phone.Refused) -> str:
     if refused.problem is problem.too_many_codes:
         return code_words.too_many_codes(refused.wait or 3600)
     return {
-        problem.password: _("Your current password is incorrect."),
+        problem.password: _wrong_password(),
         problem.phone_format: code_words.phone_format(),
         problem.same_number: _("This is already your number."),
         problem.sms_unavailable: code_words.sms_unavailable(),
@@ -195,12 +200,11 @@ def phone_problem_text(refused: change_phone.Refused) -> str:
 @login_required
 def prepare_my_data() -> Response:
     """Checks the password (if typed), then hands the download to the one GET after."""
-    person = _current_person()
-    password = request.form.get("data_password", "")
+    person, password = _with_password("data_password")
     if password and not password_confirmed(
         person, g.sso, password, request.remote_addr, purpose="my_data"
     ):
-        forms.refuse(DATA_FORM, {"data_password": _("Your current password is incorrect.")}, {})
+        forms.refuse(DATA_FORM, {"data_password": _wrong_password()}, {})
         return _back("#my-data")
     form = "html" if request.form.get("format") == "html" else "json"
     reference = secrets.token_urlsafe(16)
@@ -254,21 +258,16 @@ def close_form() -> str:
 @bp.post("/close")
 @login_required
 def request_closure() -> Response:
-    person = _current_person()
+    person, password = _with_password("close_password")
+    understood = request.form.get("understood") == "yes"
     result = close_account.request(
-        person,
-        g.sso,
-        password=request.form.get("close_password", ""),
-        understood=request.form.get("understood") == "yes",
-        ip=request.remote_addr,
+        person, g.sso, password=password, understood=understood, ip=request.remote_addr
     )
     if isinstance(result, close_account.Requested):
         flash(_("Your account will be closed on %(date)s.", date=day(result.due)), "info")
         return _back("#close")
     errors = {
-        close_account.Refusal.password: {
-            "close_password": _("Your current password is incorrect.")
-        },
+        close_account.Refusal.password: {"close_password": _wrong_password()},
         close_account.Refusal.not_understood: {
             "understood": _("Tick the box to confirm you have read what closing means.")
         },

@@ -10,11 +10,13 @@ from werkzeug.wrappers import Response
 from idp.flows import recover
 from idp.web import code_words, forms
 from idp.web.account import password_problem_text
+from idp.web.code_step import CodeStep
 
 bp = Blueprint("recover", __name__)
 
 START_FORM = "recover-start"
 CODE_FORM = "recover-code"
+STEP = CodeStep(START_FORM, CODE_FORM, "recover.confirm_form")
 
 
 def problem_text(refused: recover.Refused) -> str:
@@ -48,18 +50,13 @@ def start() -> Response:
 
 @bp.get("/recover/<flow_id>")
 def confirm_form(flow_id: str) -> Response | str:
-    progress = recover.progress(flow_id)
-    if progress is None:
-        forms.refuse(START_FORM, {forms.WHOLE_FORM: code_words.step_gone()}, {})
-        return redirect(url_for("recover.start_form"), 303)
-    if progress.done:  # Back to a finished step: say so, and offer to sign in
-        return render_template("recover_done.html", progress=progress)
-    return render_template(
-        "recover_confirm.html",
-        flow_id=flow_id,
-        progress=progress,
-        form=forms.refused(CODE_FORM),
-        wait=code_words.wait_words(progress.resend_wait) if progress.resend_wait else None,
+    return STEP.page(
+        recover.progress(flow_id),
+        flow_id,
+        template="recover_confirm.html",
+        to_start=redirect(url_for("recover.start_form"), 303),
+        # Back to a finished step: say so, and offer to sign in
+        done=lambda progress: render_template("recover_done.html", progress=progress),
     )
 
 
@@ -76,7 +73,7 @@ def confirm(flow_id: str) -> Response:
         # A dead code: the page itself says so, next to the way to a new one.
         said = {field: problem_text(result)} if field else {}
         forms.refuse(CODE_FORM, said, request.form)
-        return redirect(url_for("recover.confirm_form", flow_id=flow_id), 303)
+        return STEP.to_code_page(flow_id)
     flash(
         _(
             "Your password has been changed and all your sessions were signed out. Sign in "
@@ -91,15 +88,12 @@ def confirm(flow_id: str) -> Response:
 def resend(flow_id: str) -> Response:
     result = recover.resend(flow_id, ip=request.remote_addr)
     if isinstance(result, recover.Refused):
-        forms.refuse(CODE_FORM, {"resend": problem_text(result)}, request.form)
-    else:
-        flash(_("If the number has an account, a new code is on its way."), "info")
-    return redirect(url_for("recover.confirm_form", flow_id=flow_id), 303)
+        return STEP.resend_refused(flow_id, problem_text(result))
+    flash(_("If the number has an account, a new code is on its way."), "info")
+    return STEP.to_code_page(flow_id)
 
 
 @bp.post("/recover/<flow_id>/change")
 def change_number(flow_id: str) -> Response:
     phone = recover.change_number(flow_id)
-    if phone is not None:
-        forms.refuse(START_FORM, {}, {"phone": phone})  # kept to correct, not refused
-    return redirect(url_for("recover.start_form"), 303)
+    return STEP.number_changed(phone, redirect(url_for("recover.start_form"), 303))

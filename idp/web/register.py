@@ -17,6 +17,7 @@ from idp.flows import agreement as agreement_step
 from idp.flows import register
 from idp.web import code_words, forms
 from idp.web.account import password_problem_text
+from idp.web.code_step import CodeStep
 from idp.web.security import login_required, start_sso_cookie
 from idp.web.transactions import resume_by_id
 from realname.agreements import CURRENT, AgreementKind
@@ -34,6 +35,7 @@ bp = Blueprint("register", __name__)
 
 START_FORM = "register-start"
 CODE_FORM = "register-code"
+STEP = CodeStep(START_FORM, CODE_FORM, "register.confirm_form")
 
 
 def problem_text(refused: register.Refused) -> str:
@@ -114,24 +116,18 @@ def start() -> Response:
 
 @bp.get("/register/<flow_id>")
 def confirm_form(flow_id: str) -> Response | str:
-    progress = register.progress(flow_id)
-    if progress is None:
-        forms.refuse(START_FORM, {forms.WHOLE_FORM: code_words.step_gone()}, {})
-        return redirect(url_for("register.start_form"), 303)
-    if progress.done:  # Back to a finished step: say so, and where to go on
-        return render_template("register_done.html", progress=progress)
-    return render_template(
-        "register_confirm.html",
-        flow_id=flow_id,
-        progress=progress,
-        form=forms.refused(CODE_FORM),
-        wait=code_words.wait_words(progress.resend_wait) if progress.resend_wait else None,
+    return STEP.page(
+        register.progress(flow_id),
+        flow_id,
+        template="register_confirm.html",
+        to_start=redirect(url_for("register.start_form"), 303),
+        # Back to a finished step: say so, and where to go on
+        done=lambda progress: render_template("register_done.html", progress=progress),
     )
 
 
 @bp.post("/register/<flow_id>")
 def confirm(flow_id: str) -> Response | tuple[str, int]:
-    back = redirect(url_for("register.confirm_form", flow_id=flow_id), 303)
     result = register.confirm(
         flow_id,
         request.form.get("code", ""),
@@ -148,7 +144,7 @@ def confirm(flow_id: str) -> Response | tuple[str, int]:
         # A dead code: the page itself says so, next to the way to a new one.
         said = {} if result.problem is register.Problem.expired else {field: problem_text(result)}
         forms.refuse(CODE_FORM, said, request.form)
-        return back
+        return STEP.to_code_page(flow_id)
     start_sso_cookie(result.token)
     flash(_("Your account is ready. Verify your real name to use services that need it."), "info")
     progress = register.progress(flow_id)
@@ -161,12 +157,9 @@ def confirm(flow_id: str) -> Response | tuple[str, int]:
 def resend(flow_id: str) -> Response:
     result = register.resend(flow_id, ip=request.remote_addr)
     if isinstance(result, register.Refused):
-        forms.refuse(CODE_FORM, {"resend": problem_text(result)}, request.form)
-    else:
-        progress = register.progress(flow_id)
-        phone = progress.masked_phone if progress else ""
-        flash(_("A new code was sent to %(phone)s.", phone=phone), "info")
-    return redirect(url_for("register.confirm_form", flow_id=flow_id), 303)
+        return STEP.resend_refused(flow_id, problem_text(result))
+    flash(_("A new code was sent to %(phone)s.", phone=result.masked_phone), "info")
+    return STEP.to_code_page(flow_id)
 
 
 @bp.post("/register/<flow_id>/change")
@@ -174,9 +167,8 @@ def change_number(flow_id: str) -> Response:
     """Back to the first step with the number to correct and the agreement still ticked."""
     progress = register.progress(flow_id)
     phone = register.change_number(flow_id)
-    if phone is not None:
-        forms.refuse(START_FORM, {}, {"phone": phone, "agreement": "yes"})  # kept, not refused
-    return redirect(_start_url(progress.txn if progress else None), 303)
+    to_start = redirect(_start_url(progress.txn if progress else None), 303)
+    return STEP.number_changed(phone, to_start, agreement="yes")
 
 
 def attempts() -> Attempts:
