@@ -1,10 +1,13 @@
 """One provider for the whole page suite (session scope: one `idp serve` per xdist
-worker), the people who sign in to it, and axe-core for the scans."""
+worker) wired to the reference services (registries, SMS gateway, face), the people who
+sign in to it, and axe-core for the scans."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from connectors import synthetic
 from tests.e2e import conftest as e2e
 from tests.e2e.pages.measure import install_axe
 from tests.e2e.pages.people import Browsers, People
@@ -21,9 +25,10 @@ from tests.e2e.pages.site import (
     Site,
     keyboard_people,
     legal_representative,
+    life_people,
     standing_rp,
 )
-from tests.servers import free_port
+from tests.servers import free_port, start_reference_services, stop_reference_services
 
 
 @pytest.fixture(scope="session")
@@ -33,15 +38,33 @@ def provider() -> Iterator[Site]:
     port = free_port()
     env = e2e._environment(tmp, port)
     url = f"http://127.0.0.1:{port}"
-    log_path = tmp / "serve.log"
+    key = secrets.token_bytes(32)
+    key_file, data_file = tmp / "connectors_key", tmp / "registry.json"
+    key_file.write_text(key.hex() + "\n")
+    synthetic.save(synthetic.generate(), data_file)  # the data site.py picks people from
+    env.update(IDP_CONNECTORS_VENDOR="govjson", IDP_CONNECTORS_KEY=key.hex())
+    services_log, log_path = tmp / "services.log", tmp / "serve.log"
+    services: subprocess.Popen[bytes] | None = None
     proc = None
     problems: list[str] = []
     try:
-        e2e._idp(env, "db", "upgrade")
-        with ThreadPoolExecutor(3) as pool:  # each `idp` command is a process: side by side
+        with ThreadPoolExecutor(1) as pool:  # the schema while the services start
+            upgraded = pool.submit(e2e._idp, dict(env), "db", "upgrade")
+            with services_log.open("wb") as log:
+                services, urls = start_reference_services(key, key_file, data_file, log)
+            upgraded.result()
+        env.update(
+            IDP_POPULATION_REGISTRY_URL=urls["population"],
+            IDP_ENTERPRISE_REGISTRY_URL=urls["enterprise"],
+            IDP_SMS_GATEWAY_URL=urls["sms"],
+            IDP_FACE_VERIFIER_URL=urls["face"],
+        )
+        with ThreadPoolExecutor(4) as pool:  # each `idp` command is a process: side by side
             seeded = pool.submit(e2e._idp, env, "demo", "seed", "--rp-url", RP_URL, "--json")
             represented = pool.submit(legal_representative, env)
-            pool.submit(keyboard_people, env).result()
+            others = [pool.submit(keyboard_people, env), pool.submit(life_people, env)]
+            for done in others:
+                done.result()
             demo, enterprise = json.loads(seeded.result()), represented.result()
         proc = e2e._serve(env, port, log_path)
         e2e._wait_serving(url, port, proc, log_path)
@@ -53,11 +76,19 @@ def provider() -> Iterator[Site]:
                 phone=demo["phone"],
                 env=env,
                 enterprise=enterprise,
+                sms_url=urls["sms"],
+                key=key,
             )
     finally:
         if proc is not None:
             problems = e2e._stop(proc, tmp / "instance")
-        output = log_path.read_text(errors="replace") if log_path.exists() else ""
+        if services is not None:
+            problems += stop_reference_services(services, e2e.STOP_TIMEOUT)
+        output = "".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')}"
+            for path in (services_log, log_path)
+            if path.exists()
+        )
         shutil.rmtree(tmp, ignore_errors=True)
     assert not problems, "; ".join(problems) + f"\n{output}"
 
