@@ -97,7 +97,6 @@ ZH = {
     # OpenID Connect pages
     "The request cannot be completed": "无法完成该请求",
     "The service that sent you here made a request we cannot accept (%(error)s: %(description)s). Go back to the service and try again.": "将您引导至此的应用发出的请求无法被接受（%(error)s：%(description)s）。请返回该应用后重试。",
-    "Sign-out request refused": "退出请求被拒绝",
     "Allow access": "授权确认",
     "%(name)s asks to use your account": "“%(name)s”请求使用您的账号",
     "If you allow it, this service will receive:": "同意后，该应用将获得：",

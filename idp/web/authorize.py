@@ -7,12 +7,12 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp.authn.answers import SendTo, ShowError
 from idp.oidc import authorize, end_session
 from idp.web import account
+from idp.web.error_pages import request_refused
 from idp.web.security import end_sso_cookie
 from idp.web.transactions import Page, answer, start
 
@@ -50,9 +50,8 @@ def end() -> Response | tuple[str, int]:
             "end_session.html", params=outcome.params, client_name=outcome.client_name
         ), 200
     if isinstance(outcome, end_session.Refuse):
-        return render_template(
-            "error.html", status=400, title=_("Sign-out request refused"), message=outcome.reason
-        ), 400
+        client_id = request.values.get("client_id")
+        return request_refused("invalid_request", outcome.reason, client_id, said="logout_refused")
     if outcome.signed_out:
         end_sso_cookie()
     if outcome.frames:  # the RPs' front-channel logout pages, then on to the location

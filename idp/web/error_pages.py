@@ -14,13 +14,15 @@ from idp.web.error_words import sentence, way_back
 AUTHORIZE_ENDPOINT = "authorize.receive"
 
 
-def request_refused(error: str, description: str, client_id: str | None = None) -> tuple[str, int]:
-    """A 400 page for `error`. At /authorize the client and redirect URI are the
-    request's own; a known client's way back is its registered address, never the one
-    asked for."""
+def request_refused(
+    error: str, description: str, client_id: str | None = None, *, said: str | None = None
+) -> tuple[str, int]:
+    """A 400 page for `error` (in words: `said`'s sentence if given). At /authorize the
+    client and redirect URI are the request's own; a known client's way back is its
+    registered address, never the one asked for."""
     asked = request.args if request.endpoint == AUTHORIZE_ENDPOINT else {}
     client = oidc().clients.get(client_id or asked.get("client_id"))
-    said = error
+    said = said or error
     redirect_uri = asked.get("redirect_uri")
     if client is not None and redirect_uri and not client.check_redirect_uri(redirect_uri):
         said = "redirect_uri"

@@ -59,6 +59,11 @@ SENTENCES: dict[str, LazyString] = {
     "invalid_grant": _(
         "The sign-in that approved this request has ended. Start again on the device."
     ),
+    "logout_refused": _(
+        "The service asked to sign you out in a way we cannot accept, so nothing was "
+        "changed: you may still be signed in. Sign out in the account centre, or go back to "
+        "the service; if it happens again, tell its help desk the error code below."
+    ),
     "form_expired": _(
         "For your security the form could not be accepted because the page was open too "
         "long. Go back, reload the page and try again."

@@ -13,6 +13,7 @@ ZH = {
     "This service needs a stronger proof of who you are than your account can give now. Raise your assurance level in the account centre (for example by verifying your real name), then go back to the service.": "该服务要求的身份核验等级高于您账号当前的可信等级。请在账号中心提升可信等级（例如完成实名认证）后，再返回该服务。",
     "This sign-in page is no longer valid: it took too long, or it was already finished. Nothing was sent. Go back to the service and start again.": "本次登录页面已失效：等待时间过长，或登录已经完成。未发送任何信息。请返回原服务重新发起。",
     "The sign-in that approved this request has ended. Start again on the device.": "批准此请求的登录已结束，请在设备上重新发起。",
+    "The service asked to sign you out in a way we cannot accept, so nothing was changed: you may still be signed in. Sign out in the account centre, or go back to the service; if it happens again, tell its help desk the error code below.": "该服务发出的退出登录请求不符合规范，未作任何更改，您可能仍处于登录状态。请在个人中心退出登录，或返回该服务；如再次出现，请将下方的错误代码告知该服务的客服。",
     "For your security the form could not be accepted because the page was open too long. Go back, reload the page and try again.": "页面打开时间过长，为保障安全，本次提交未被受理。请返回并刷新页面后重试。",
     "There is no page at this address. Check the address, or go back.": "此地址没有对应的页面。请核对网址，或返回上一页。",
     "This page cannot be used this way. Go back to the previous page and try again.": "无法以此方式使用本页面。请返回上一页重试。",

@@ -210,3 +210,17 @@ def test_protocol_endpoints_still_answer_json(client):
     assert response.status_code == 405
     assert response.is_json and response.json["error"] == "invalid_request"
     assert "错误代码" not in response.get_data(as_text=True)
+
+
+# -- a service's sign-out request we cannot accept (RP-initiated logout) --------------------
+def test_a_refused_sign_out_request_says_so_in_words_and_leads_back(client, rp):
+    case = Case(400, "invalid_request", "退出登录请求不符合规范", "sign you out", RP_HOME)
+    params = {"client_id": rp.client_id, "post_logout_redirect_uri": "https://evil.test/bye"}
+    response = client.get("/end_session", query_string=params)
+    assert "Location" not in response.headers
+    assert_page(response, case)
+    assert "not registered for this client" in main(response)  # the detail, in small print
+    english = client.get("/end_session", query_string={**params, "lang": "en"})
+    assert_page(english, case, lang="en")
+    unknown = client.get("/end_session", query_string={"client_id": "nobody", "lang": "zh"})
+    assert_page(unknown, Case(400, "invalid_request", "退出登录请求不符合规范", "", ACCOUNT))
