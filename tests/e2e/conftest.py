@@ -19,6 +19,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, start_reference_services, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 IDP = Path(sys.executable).parent / "idp"  # the console script of this virtualenv
@@ -71,6 +73,26 @@ def _idp(env: dict[str, str], *args: str) -> str:
     )
     assert done.returncode == 0, f"idp {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
     return done.stdout
+
+
+def upgrade_beside_reference_services(
+    env: dict[str, str], key: bytes, key_file: Path, data_file: Path, log_path: Path
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """The reference services (registries, SMS gateway, face) started while the schema is
+    made (the migration never calls them), and `env` pointed at them: their process and
+    kind -> URL. `env` must already carry the connectors' vendor and key."""
+    with ThreadPoolExecutor(1) as pool:
+        upgraded = pool.submit(_idp, dict(env), "db", "upgrade")
+        with log_path.open("wb") as log:
+            services, urls = start_reference_services(key, key_file, data_file, log)
+        upgraded.result()
+    env.update(
+        IDP_POPULATION_REGISTRY_URL=urls["population"],
+        IDP_ENTERPRISE_REGISTRY_URL=urls["enterprise"],
+        IDP_SMS_GATEWAY_URL=urls["sms"],
+        IDP_FACE_VERIFIER_URL=urls["face"],
+    )
+    return services, urls
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -170,26 +192,34 @@ def provider() -> Iterator[Provider]:
     assert not problems, "; ".join(problems) + f"\n{output}"
 
 
-@pytest.fixture(scope="module")
-def demo_rp(provider: Provider) -> Iterator[str]:
-    """examples/demo_rp.py, registered with and running beside the module's provider.
-
-    One per provider: the provider keeps a client in its cache for a few seconds, so a
-    demo RP registered again at a new address between two tests would meet its old
-    redirect URI."""
+@contextmanager
+def running_demo_rp(env: dict[str, str]) -> Iterator[str]:
+    """examples/demo_rp.py registered with (`idp demo seed --rp-url`) and running beside
+    the provider `env` configures; its URL."""
     url = f"http://127.0.0.1:{free_port()}"
-    _idp(provider.env, "demo", "seed", "--rp-url", url)
+    _idp(env, "demo", "seed", "--rp-url", url)
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "examples/demo_rp.py")],
-        env=provider.env,
+        env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for_port(urlsplit(url).port, proc=proc)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    try:
+        wait_for_port(urlsplit(url).port, proc=proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def demo_rp(provider: Provider) -> Iterator[str]:
+    """The demo RP, one per provider: the provider keeps a client in its cache for a few
+    seconds, so a demo RP registered again at a new address between two tests would meet
+    its old redirect URI."""
+    with running_demo_rp(provider.env) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

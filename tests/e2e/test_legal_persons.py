@@ -12,8 +12,6 @@ beside it as in test_demo_rp. Both people are real-named at the counter
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +21,8 @@ import pytest
 
 from connectors import synthetic
 from tests.e2e import test_registration
-from tests.e2e.conftest import REPO, _idp, urlpath
+from tests.e2e.conftest import _idp, running_demo_rp, urlpath
 from tests.e2e.test_registration import Stack
-from tests.servers import free_port, wait_for_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,22 +54,8 @@ def counter_registration(stack: Stack, phone: str, person: synthetic.SyntheticPe
 
 @pytest.fixture(scope="module")
 def demo_rp(provider: Stack) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    _idp(provider.env, "demo", "seed", "--rp-url", url)
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "examples/demo_rp.py")],
-        env=provider.env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, proc=proc)
+    with running_demo_rp(provider.env) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def sign_in(page: Any, holder: Holder) -> None:

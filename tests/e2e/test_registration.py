@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +33,10 @@ from tests.e2e.conftest import (
     _serve,
     _stop,
     _wait_serving,
+    upgrade_beside_reference_services,
     urlpath,
 )
-from tests.servers import free_port, start_reference_services, stop_reference_services
+from tests.servers import free_port, stop_reference_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -87,17 +87,8 @@ def provider() -> Iterator[Stack]:
     env = _environment(tmp, port)
     env.update(IDP_CONNECTORS_VENDOR="govjson", IDP_CONNECTORS_KEY=key.hex())
     try:
-        # the schema while the services start: the migration never calls them
-        with ThreadPoolExecutor(1) as pool:
-            upgraded = pool.submit(_idp, dict(env), "db", "upgrade")
-            with services_log.open("wb") as log:
-                services, urls = start_reference_services(key, key_file, data_file, log)
-            upgraded.result()
-        env.update(
-            IDP_POPULATION_REGISTRY_URL=urls["population"],
-            IDP_ENTERPRISE_REGISTRY_URL=urls["enterprise"],
-            IDP_SMS_GATEWAY_URL=urls["sms"],
-            IDP_FACE_VERIFIER_URL=urls["face"],
+        services, urls = upgrade_beside_reference_services(
+            env, key, key_file, data_file, services_log
         )
         proc = _serve(env, port, serve_log)
         _wait_serving(url, port, proc, serve_log)

@@ -28,7 +28,7 @@ from tests.e2e.pages.site import (
     life_people,
     standing_rp,
 )
-from tests.servers import free_port, start_reference_services, stop_reference_services
+from tests.servers import free_port, stop_reference_services
 
 
 @pytest.fixture(scope="session")
@@ -48,16 +48,8 @@ def provider() -> Iterator[Site]:
     proc = None
     problems: list[str] = []
     try:
-        with ThreadPoolExecutor(1) as pool:  # the schema while the services start
-            upgraded = pool.submit(e2e._idp, dict(env), "db", "upgrade")
-            with services_log.open("wb") as log:
-                services, urls = start_reference_services(key, key_file, data_file, log)
-            upgraded.result()
-        env.update(
-            IDP_POPULATION_REGISTRY_URL=urls["population"],
-            IDP_ENTERPRISE_REGISTRY_URL=urls["enterprise"],
-            IDP_SMS_GATEWAY_URL=urls["sms"],
-            IDP_FACE_VERIFIER_URL=urls["face"],
+        services, urls = e2e.upgrade_beside_reference_services(
+            env, key, key_file, data_file, services_log
         )
         with ThreadPoolExecutor(4) as pool:  # each `idp` command is a process: side by side
             seeded = pool.submit(e2e._idp, env, "demo", "seed", "--rp-url", RP_URL, "--json")
