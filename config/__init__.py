@@ -127,6 +127,14 @@ class Settings:
         300, "IDP_LOGIN_ADDRESS_MAX_FAILURES", "failures per source address per window", minimum=10
     )
     login_address_window: int = _setting(3600, "IDP_LOGIN_ADDRESS_WINDOW", "seconds", minimum=60)
+    sms_codes_per_address: int = _setting(
+        20,
+        "IDP_SMS_CODES_PER_ADDRESS",
+        "SMS codes sent an hour for requests from one source address (raise it for a service "
+        "hall or an office whose people share one address)",
+        minimum=1,
+        maximum=100000,
+    )
     realname_tries_per_account: int = _setting(
         5,
         "IDP_REALNAME_TRIES_PER_ACCOUNT",

@@ -92,9 +92,12 @@ def begin(
     extra: dict[str, Any] | None = None,
     *,
     deliver: bool = True,
+    per_address: int = sms_codes.ADDRESS_SENDS_PER_HOUR,
 ) -> CodeFlow | sms_codes.CodeRefused:
     """Text a code to `phone` (normalised) and open the step waiting for it."""
-    sent = sms_codes.send_code(store, sms, kind, phone, ip, extra, deliver=deliver)
+    sent = sms_codes.send_code(
+        store, sms, kind, phone, ip, extra, deliver=deliver, per_address=per_address
+    )
     if isinstance(sent, sms_codes.CodeRefused):
         return sent
     flow = CodeFlow(kind, secrets.token_urlsafe(16), phone, sent, dict(extra or {}), False, deliver)
@@ -128,7 +131,12 @@ def progress(store: ArtifactStore, flow: CodeFlow) -> Progress:
 
 
 def resend(
-    store: ArtifactStore, sms: SmsGateway, flow: CodeFlow | None, ip: str | None
+    store: ArtifactStore,
+    sms: SmsGateway,
+    flow: CodeFlow | None,
+    ip: str | None,
+    *,
+    per_address: int = sms_codes.ADDRESS_SENDS_PER_HOUR,
 ) -> CodeFlow | sms_codes.CodeRefused:
     """A new code to the same number, under the same limits as the first (one a minute,
     a few an hour per number and per address); the previous code stops working. A step
@@ -136,7 +144,14 @@ def resend(
     if flow is None or flow.done:
         return sms_codes.CodeRefused(sms_codes.CodeProblem.expired)
     sent = sms_codes.send_code(
-        store, sms, flow.kind, flow.phone, ip, flow.extra, deliver=flow.deliver
+        store,
+        sms,
+        flow.kind,
+        flow.phone,
+        ip,
+        flow.extra,
+        deliver=flow.deliver,
+        per_address=per_address,
     )
     if isinstance(sent, sms_codes.CodeRefused):
         return sent

@@ -48,18 +48,20 @@ def send_code(
     extra: dict[str, Any] | None = None,
     *,
     deliver: bool = True,
+    per_address: int = ADDRESS_SENDS_PER_HOUR,
 ) -> str | CodeRefused:
     """Text a fresh code to `phone` (already normalised); return the flow id.
 
     With `deliver=False` nothing is sent but everything else happens alike (rate limits, a
-    stored code, tries): a decoy, so a flow cannot tell whether a number has an account."""
+    stored code, tries): a decoy, so a flow cannot tell whether a number has an account.
+    At most `per_address` codes an hour go out for requests from one address (a setting)."""
     phone_key = _phone_key(phone)
     # Set, not looked up: simultaneous requests must not all find "no recent code".
     if not store.add_once("sms-recent", phone_key, {}, PHONE_RESEND_AFTER):
         return _too_many(store, "sms-recent", phone_key)
     if store.incr("sms-phone", phone_key, 3600) > PHONE_SENDS_PER_HOUR:
         return _too_many(store, "sms-phone", phone_key)
-    if ip and store.incr("sms-address", ip, 3600) > ADDRESS_SENDS_PER_HOUR:
+    if ip and store.incr("sms-address", ip, 3600) > per_address:
         return _too_many(store, "sms-address", ip)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     flow_id = secrets.token_urlsafe(16)

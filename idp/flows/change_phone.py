@@ -89,7 +89,9 @@ def start(
         return Refused(Problem.too_many_codes)
     extra = {"person_id": person.id, "session_id": sso.id}
     store, sms = context.store(), context.connectors().sms
-    flow = code_flows.begin(store, sms, KIND, phone, ip, extra)
+    flow = code_flows.begin(
+        store, sms, KIND, phone, ip, extra, per_address=context.settings().sms_codes_per_address
+    )
     if isinstance(flow, sms_codes.CodeRefused):
         return Refused.from_code(flow)
     return flow.sent
@@ -108,7 +110,13 @@ def resend(sso: SsoSession, flow_id: str, ip: str | None) -> code_flows.Sent | R
         return Refused(Problem.expired)
     if _over_person_limit(sso.person_id):
         return Refused(Problem.too_many_codes)
-    renewed = code_flows.resend(context.store(), context.connectors().sms, flow, ip)
+    renewed = code_flows.resend(
+        context.store(),
+        context.connectors().sms,
+        flow,
+        ip,
+        per_address=context.settings().sms_codes_per_address,
+    )
     if isinstance(renewed, sms_codes.CodeRefused):
         return Refused.from_code(renewed)
     return renewed.sent

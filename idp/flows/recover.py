@@ -58,6 +58,7 @@ def start(phone: str, *, ip: str | None) -> code_flows.Sent | Refused:
         ip,
         {"person_id": person_id},
         deliver=person_id is not None,
+        per_address=context.settings().sms_codes_per_address,
     )
     if isinstance(flow, sms_codes.CodeRefused):
         return Refused.from_code(flow)
@@ -75,7 +76,13 @@ def resend(flow_id: str, *, ip: str | None) -> code_flows.Sent | Refused:
     """A new code (a decoy's is not sent), under the limits of the first."""
     store = context.store()
     flow = code_flows.load(store, KIND, flow_id)
-    renewed = code_flows.resend(store, context.connectors().sms, flow, ip)
+    renewed = code_flows.resend(
+        store,
+        context.connectors().sms,
+        flow,
+        ip,
+        per_address=context.settings().sms_codes_per_address,
+    )
     if isinstance(renewed, sms_codes.CodeRefused):
         return Refused.from_code(renewed)
     return renewed.sent

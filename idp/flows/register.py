@@ -95,6 +95,7 @@ def start(
         phone,
         ip,
         {"agreement": CURRENT[AgreementKind.person].version, "txn": txn},
+        per_address=context.settings().sms_codes_per_address,
     )
     if isinstance(flow, sms_codes.CodeRefused):
         return Refused.from_code(flow)
@@ -114,7 +115,13 @@ def resend(flow_id: str, *, ip: str | None) -> code_flows.Sent | Refused:
     """A new code to the same number (the rate limits of the first apply)."""
     store = context.store()
     flow = code_flows.load(store, KIND, flow_id)
-    renewed = code_flows.resend(store, context.connectors().sms, flow, ip)
+    renewed = code_flows.resend(
+        store,
+        context.connectors().sms,
+        flow,
+        ip,
+        per_address=context.settings().sms_codes_per_address,
+    )
     if isinstance(renewed, sms_codes.CodeRefused):
         return Refused.from_code(renewed)
     return renewed.sent

@@ -64,6 +64,7 @@ def start(phone: str, *, ip: str | None) -> Started | Refused:
         ip,
         {"person_id": person_id},
         deliver=person_id is not None,
+        per_address=context.settings().sms_codes_per_address,
     )
     if isinstance(sent, sms_codes.CodeRefused):
         return Refused(sent.problem.value)

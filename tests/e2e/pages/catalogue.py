@@ -35,6 +35,10 @@ class Page:
             page.goto(self.reach)
         else:
             self.reach(page, site)
+        # A page reached by a click is found by an element of it, which can exist before
+        # its stylesheet has arrived: measured then, it is an unstyled page (the flake of
+        # step-up-app and account-phone-code, text 13.3 px and line height normal).
+        page.wait_for_load_state("load")
 
 
 PHONES = itertools.count(17000000950)  # a new number each time: a number waits to resend

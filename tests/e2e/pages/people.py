@@ -4,10 +4,10 @@ account's life (see `People.state`). Each person signs in once per run (their co
 then copied into every context that needs them), so the suite spends its time on the
 pages, not on sign-ins.
 
-Each number may be texted a code at most 20 times an hour from one address (the suite's
-browsers all come from 127.0.0.1), and the code-step pages already ask for 16: so the
-registration and the recovery that finish are done once a run, and their pages reached
-again by each mode's browser (as Back or Refresh would)."""
+The registration and the recovery that finish are done once a run, and their pages reached
+again by each mode's browser (as Back or Refresh would): a person's number gets at most 5
+codes an hour. (The suite's browsers all come from 127.0.0.1, so its provider allows that
+address more codes than the default 20, as a service hall behind one address would be.)"""
 
 from __future__ import annotations
 

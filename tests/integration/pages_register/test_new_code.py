@@ -111,3 +111,16 @@ def test_asking_from_one_address_for_many_numbers_is_limited(app, client):
     post(client, urls[0] + "/resend", token_from=urls[0])  # a resend counts alike
     assert "请求验证码次数过多" in client.get(urls[0]).get_data(as_text=True)
     assert texts_to(app, phones[-1]) == [] and len(texts_to(app, phones[0])) == 1
+
+
+def test_a_service_hall_behind_one_address_can_be_given_more_codes(make_app):
+    """IDP_SMS_CODES_PER_ADDRESS: an office whose people share one address gets its own
+    hourly count; past it, codes stop alike."""
+    app = make_app(sms_codes_per_address=sms_codes.ADDRESS_SENDS_PER_HOUR + 2)
+    client = app.test_client()
+    phones = [f"170000008{n:02d}" for n in range(sms_codes.ADDRESS_SENDS_PER_HOUR + 3)]
+    for phone in phones[:-1]:
+        start(client, phone)
+    assert all(len(texts_to(app, phone)) == 1 for phone in phones[:-1])
+    assert "请求验证码次数过多" in page_after(client, start(client, phones[-1]))
+    assert texts_to(app, phones[-1]) == []
