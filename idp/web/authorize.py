@@ -24,7 +24,7 @@ def receive() -> Page:
     received = authorize.receive(request.values)
     if isinstance(received, SendTo | ShowError):
         return answer(received)
-    return start(received)
+    return start(received)  # act-for and consent: at /signin/<id>, see start()
 
 
 @bp.post("/authorize")

@@ -90,7 +90,7 @@ def confirm() -> Page:
     if isinstance(txn, Halted):
         return error_page(txn.error, txn.description)
     session[STARTED] = txn.id
-    return start(txn, posted=True)
+    return start(txn)
 
 
 @bp.get(device.DONE_PATH)

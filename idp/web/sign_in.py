@@ -28,7 +28,7 @@ def hand_off(token: str, sso: SsoSession, *, txn_id: str | None, next_url: str |
         closing = account_changes.after_sign_in(sso.person_id, onward)
         return redirect(closing, 303) if closing else resume_by_id(txn_id, sso, posted=True)
     destination = next_url or url_for("account.overview")
-    page = start(account_sign_in(destination), sso, posted=True)
+    page = start(account_sign_in(destination), sso)
     closing = account_changes.after_sign_in(sso.person_id, destination)
     if closing and getattr(page, "location", None) == destination:  # no other step first
         return redirect(closing, 303)

@@ -74,11 +74,13 @@ def account_sign_in(destination: str) -> Transaction:
     )
 
 
-def start(txn: Transaction, sso: SsoSession | None = None, *, posted: bool = False) -> Page:
+def start(txn: Transaction, sso: SsoSession | None = None) -> Page:
     """A new transaction: the first decision (with this browser's session, or `sso` just
-    made), answered as a page or a redirect."""
+    made), answered by a redirect. A step page is reached at GET /signin/<id>, never drawn
+    in place: Back from the service then finds that page, which says the step is done,
+    instead of the request (or the form) that would start a new sign-in."""
     sso = sso or g.sso
-    return answer(advance(Transactions(context.store()), txn, sso, db.session), posted=posted)
+    return answer(advance(Transactions(context.store()), txn, sso, db.session), posted=True)
 
 
 def answer(outcome: Outcome | Answer, *, posted: bool = False) -> Page:

@@ -25,21 +25,29 @@ provider = test_legal_persons.provider
 demo_rp = test_legal_persons.demo_rp
 
 
+def legal_representative(provider: Any, index: int, phone: str) -> tuple[Any, Any]:
+    """The `index`th active enterprise whose legal representative is alive, registered (at
+    the counter) with its representative, who is given `phone`."""
+    data = provider.data
+    alive = {p.id_number: p for p in data.persons_with("alive")}
+    represented = [e for e in data.enterprises_with("active") if e.legal_rep_id_number in alive]
+    enterprise = represented[index]
+    rep = counter_registration(provider, phone, alive[enterprise.legal_rep_id_number])
+    _idp(
+        provider.env,
+        *("org", "create", "--uscc", enterprise.uscc, "--name", enterprise.name),
+        *("--legal-rep-id-number", enterprise.legal_rep_id_number),
+    )
+    return enterprise, rep
+
+
 def test_refresh_on_consent_after_act_for_and_back_after_signing_in(
     new_page: Callable[..., Any],
     provider: Any,
     demo_rp: str,
     screenshot: Callable[[Any, str], Any],
 ):
-    data = provider.data
-    alive = {p.id_number: p for p in data.persons_with("alive")}
-    enterprise = next(e for e in data.enterprises_with("active") if e.legal_rep_id_number in alive)
-    rep = counter_registration(provider, "17000000821", alive[enterprise.legal_rep_id_number])
-    _idp(
-        provider.env,
-        *("org", "create", "--uscc", enterprise.uscc, "--name", enterprise.name),
-        *("--legal-rep-id-number", enterprise.legal_rep_id_number),
-    )
+    enterprise, rep = legal_representative(provider, 0, "17000000821")
 
     page = new_page()
     page.goto(demo_rp + "/")
@@ -75,3 +83,34 @@ def test_refresh_on_consent_after_act_for_and_back_after_signing_in(
     go_on.click()
     page.wait_for_url(demo_rp + "/")
     expect(page.locator('td[data-claim="org"]')).to_contain_text(enterprise.uscc)
+
+
+def test_back_to_steps_shown_to_a_person_already_signed_in(
+    new_page: Callable[..., Any], provider: Any, demo_rp: str
+):
+    """Signed in already, the person is not asked to sign in: the service's request goes
+    straight to 请选择办事身份, then consent. Back from the service to those pages says the
+    step is done; it does not send the request again (a new sign-in for the service)."""
+    enterprise, rep = legal_representative(provider, 1, "17000000822")
+    page = new_page()
+    page.goto(provider.url + "/login")
+    sign_in(page, rep)
+    page.wait_for_url(f"{provider.url}/account**")
+
+    page.goto(demo_rp + "/login")  # the service asks; the person is signed in
+    page.locator(f'input[name="act_for"][data-uscc="{enterprise.uscc}"]').check()
+    act_for_url = page.url
+    assert urlpath(act_for_url).startswith("/signin/"), act_for_url
+    page.click('button[name="decision"][value="continue"]')
+    page.click('button[name="decision"][value="allow"]')
+    page.wait_for_url(demo_rp + "/")
+    expect(page.locator('td[data-claim="org"]')).to_contain_text(enterprise.uscc)
+    codes = []
+    page.on("request", lambda r: codes.append(r.url) if "/authorize" in r.url else None)
+
+    page.go_back()  # to the act-for and consent page of the finished sign-in
+    expect(page.locator("h1")).to_have_text("此步骤已完成")
+    assert page.url == act_for_url and codes == []  # no new request to the provider
+    expect(page.locator('input[name="act_for"]')).to_have_count(0)
+    page.locator("#continue").click()
+    page.wait_for_url(demo_rp + "/")

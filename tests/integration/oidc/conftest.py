@@ -93,6 +93,18 @@ class Browser:
         }
         return self.client.get("/authorize", query_string={**query, **params})
 
+    def open_step(self, rp: RegisteredClient, **params: str) -> Any:
+        """GET /authorize for a person signed in already, who has a step to take (act-for,
+        consent): the step's page, which is never drawn at /authorize but at /signin/<id>
+        (Back from the service then finds the step done, not the request sent again)."""
+        response = self.open_authorize(rp, **params)
+        location = response.headers.get("Location", "")
+        assert response.status_code == 303 and location.startswith("/signin/"), (
+            response.status_code,
+            location,
+        )
+        return self.client.get(location)
+
     def authorize(
         self, rp: RegisteredClient, *, consent: str = "allow", act_for: str = "self", **params: str
     ) -> Any:

@@ -109,10 +109,11 @@ def test_no_memberships_means_no_chooser(app, register):
     )
     browser = Browser(app.test_client(), outsider)
     browser.sign_in()
-    response = browser.open_authorize(
+    response = browser.open_step(
         rp, scope="openid org", code_challenge="a" * 43, code_challenge_method="S256"
     )
     assert b'name="act_for"' not in response.data  # no memberships: nothing offered
+    assert b'value="allow"' in response.data  # but consent, for the person themselves
 
 
 def test_a_forged_act_for_choice_is_refused(app, register):
@@ -120,7 +121,7 @@ def test_a_forged_act_for_choice_is_refused(app, register):
     rp = register(scopes=["openid", "org"])
     browser = Browser(app.test_client(), agent)
     browser.sign_in()
-    page = browser.open_authorize(
+    page = browser.open_step(
         rp, scope="openid org", code_challenge="a" * 43, code_challenge_method="S256"
     )
     html = page.get_data(as_text=True)

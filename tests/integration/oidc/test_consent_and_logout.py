@@ -27,7 +27,7 @@ def test_withdrawing_consent_revokes_the_services_tokens(app, browser, rp):
     assert introspect(app, rp, tokens["refresh_token"]) == {"active": False}
     assert introspect(app, rp, tokens["access_token"]) == {"active": False}
     # next time the consent page asks again
-    response = browser.open_authorize(
+    response = browser.open_step(
         rp, scope="openid", code_challenge="a" * 43, code_challenge_method="S256"
     )
     assert response.status_code == 200 and 'value="allow"' in response.get_data(as_text=True)

@@ -25,7 +25,7 @@ def _consent_page(browser: Browser, rp) -> tuple[str, str, str]:
     """Signed in, at the consent page of a new request: (form action, csrf, state)."""
     browser.sign_in()
     _, challenge = pkce()
-    response = browser.open_authorize(
+    response = browser.open_step(
         rp,
         scope="openid profile",
         state="st-7",

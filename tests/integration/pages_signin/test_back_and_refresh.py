@@ -19,17 +19,27 @@ DONE = "此步骤已完成"
 EXPIRED = "本次登录"  # the expired page's words name the sign-in, never "done"
 
 
-def authorize(browser: Browser, rp: Any, **params: str) -> Any:
+def _params(**params: str) -> dict[str, str]:
     _, challenge = pkce()
-    return browser.open_authorize(
-        rp,
-        scope=params.pop("scope", "openid profile"),
-        state="st-1",
-        nonce="n-1",
-        code_challenge=challenge,
-        code_challenge_method="S256",
+    return {
+        "scope": params.pop("scope", "openid profile"),
+        "state": "st-1",
+        "nonce": "n-1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
         **params,
-    )
+    }
+
+
+def request(browser: Browser, rp: Any, **params: str) -> Any:
+    """The service's request: the provider's first answer (a redirect)."""
+    return browser.open_authorize(rp, **_params(**params))
+
+
+def authorize(browser: Browser, rp: Any, **params: str) -> Any:
+    """The service's request, for a person signed in already: its step page (at
+    /signin/<id>, where Back from the service finds it)."""
+    return browser.open_step(rp, **_params(**params))
 
 
 def sign_in_for(browser: Browser, login_location: str) -> Any:
@@ -113,7 +123,7 @@ def test_back_to_the_consent_page_after_signing_in_says_it_is_done(app, browser,
 
 def test_back_to_the_sign_in_page_after_signing_in_says_it_is_done(app, browser, register):
     rp = register(first_party=True)  # no consent: the sign-in goes straight to the RP
-    login = authorize(browser, rp)
+    login = request(browser, rp)
     login_page = login.headers["Location"]
     assert login_page.startswith("/login?txn=")
     signed_in = sign_in_for(browser, login_page)
@@ -196,9 +206,9 @@ def test_a_silent_sign_in_check_leaves_no_record_behind(app, browser, register):
     rp = register(first_party=True)
     browser.sign_in()
     before = finished_records(app)
-    silent = authorize(browser, rp, prompt="none")
+    silent = request(browser, rp, prompt="none")
     assert silent.headers["Location"].startswith(REDIRECT + "?code=")
     assert finished_records(app) == before  # prompt=none showed no page to come back to
-    shown = authorize(browser, rp)  # the same answer with pages allowed is remembered
+    shown = request(browser, rp)  # the same answer with pages allowed is remembered
     assert shown.headers["Location"].startswith(REDIRECT + "?code=")
     assert finished_records(app) == before + 1

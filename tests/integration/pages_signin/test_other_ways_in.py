@@ -19,14 +19,14 @@ from tests.integration.channels.test_qr_login import (
 from tests.integration.channels.test_step_up_app import StepUp, answer
 from tests.integration.oidc.conftest import REDIRECT, Browser, form_of, query_of
 from tests.integration.oidc.test_act_for import real_named
-from tests.integration.pages_signin.test_back_and_refresh import DONE, authorize, text
+from tests.integration.pages_signin.test_back_and_refresh import DONE, request, text
 
 ME = [p for p in synthetic.generate().persons if p.status == "alive"][12]
 
 
 def test_back_to_the_qr_tab_after_signing_in_says_it_is_done(app, client, person, register):
     rp = register(first_party=True)
-    login = authorize(Browser(client, person), rp).headers["Location"]
+    login = request(Browser(client, person), rp).headers["Location"]
     txn_id = query_of(login)["txn"]
     qr_page = login + "&method=qr"
     approval_id = show_qr(client, qr_page)
@@ -52,7 +52,7 @@ def test_back_to_the_face_step_after_signing_in_says_it_is_done(app, register):
     browser = Browser(app.test_client(), owner)
     browser.sign_in()  # a password: this session is at loa:3
     rp = register(first_party=True)
-    step_up = authorize(browser, rp, acr_values="urn:cn:gov:idp:loa:4").headers["Location"]
+    step_up = request(browser, rp, acr_values="urn:cn:gov:idp:loa:4").headers["Location"]
     assert step_up.startswith("/account/face?txn=")
     image = synthetic.face_image(ME.photo_template_id)
     done = browser.client.post(

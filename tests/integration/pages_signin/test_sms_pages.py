@@ -20,7 +20,7 @@ from tests.integration.channels.test_sms_login import (
     wrong,
 )
 from tests.integration.oidc.conftest import REDIRECT, query_of
-from tests.integration.pages_signin.test_back_and_refresh import DONE, authorize, text
+from tests.integration.pages_signin.test_back_and_refresh import DONE, request, text
 
 
 def resend(client, flow_id: str, **form: str):
@@ -101,7 +101,7 @@ def test_back_to_the_code_page_after_signing_in_says_it_is_done(app, client, per
 
     rp = register(first_party=True)
     browser = Browser(client, person)
-    txn_id = query_of(authorize(browser, rp).headers["Location"])["txn"]
+    txn_id = query_of(request(browser, rp).headers["Location"])["txn"]
     asked = ask_code(client, person["phone"], txn=txn_id)
     code_page = asked.headers["Location"]
     done = send_code(client, flow_of(asked), last_code(app, person["phone"]), txn=txn_id)
