@@ -10,7 +10,6 @@ start-up message, never a traceback.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 import tomllib
@@ -20,13 +19,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from config.checks import (
+    ConfigError,
+    check_connector_urls,
+    check_database_url,
+    check_hex,
+    check_issuer,
+    check_redis_url,
+    coerce,
+    is_loopback,
+)
 from config.instance_secrets import generator, read_or_generate, refusal, unshared
 
 __all__ = ["ConfigError", "Settings", "fresh_secrets", "load_settings"]
-
-
-class ConfigError(Exception):
-    """A setting is missing or invalid; the message names it and says what is expected."""
 
 
 def _setting(default: Any, env: str, doc: str, **meta: Any) -> Any:
@@ -263,67 +268,6 @@ def _read_toml(path: str) -> dict[str, Any]:
     return flat
 
 
-def _coerce(f: Any, raw: Any, origin: str) -> Any:
-    name = f"{origin} ({f.metadata['env']})" if origin != f.metadata["env"] else origin
-    if f.type in ("int", int):
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
-        lo, hi = f.metadata.get("minimum"), f.metadata.get("maximum")
-        if lo is not None and value < lo:
-            raise ConfigError(f"{name}: must be at least {lo}, got {value}")
-        if hi is not None and value > hi:
-            raise ConfigError(f"{name}: must be at most {hi}, got {value}")
-        return value
-    text = str(raw).strip()
-    choices = f.metadata.get("choices")
-    if choices and text not in choices:
-        raise ConfigError(f"{name}: must be one of {', '.join(choices)}, got {text!r}")
-    return text
-
-
-def _check_issuer(value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"IDP_ISSUER: must be an absolute http(s) URL, got {value!r}")
-    if parts.query or parts.fragment or value.endswith("/"):
-        raise ConfigError("IDP_ISSUER: must have no query, fragment or trailing slash")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ConfigError("IDP_ISSUER: http is allowed only for loopback hosts; use https")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_database_url(value: str) -> None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        url = make_url(value)
-    except ArgumentError:
-        raise ConfigError(f"IDP_DATABASE_URL: not a database URL: {value!r}") from None
-    if url.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ConfigError("IDP_DATABASE_URL: only sqlite and postgresql are supported")
-
-
-def _check_redis_url(value: str) -> None:
-    if value == "embedded":
-        return
-    if urlsplit(value).scheme not in ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster"):
-        raise ConfigError(
-            "IDP_REDIS_URL: expected redis://, rediss://, unix://, redis+cluster:// (a Redis "
-            f"Cluster node), rediss+cluster:// or 'embedded', got {value!r}"
-        )
-
-
 def fresh_secrets() -> dict[str, str]:
     """A new value for every secret setting, made as a local run generates them: for a
     deployment's secrets manager, or a test that runs a non-loopback issuer."""
@@ -350,11 +294,11 @@ def load_settings(
             continue
         env = f.metadata["env"]
         if f.name in overrides:
-            values[f.name], source[f.name] = _coerce(f, overrides[f.name], env), "override"
+            values[f.name], source[f.name] = coerce(f, overrides[f.name], env), "override"
         elif env in environ and environ[env] != "":
-            values[f.name], source[f.name] = _coerce(f, environ[env], env), "env"
+            values[f.name], source[f.name] = coerce(f, environ[env], env), "env"
         elif f.name in from_toml:
-            values[f.name] = _coerce(f, from_toml[f.name], f"{toml_path}: {f.name}")
+            values[f.name] = coerce(f, from_toml[f.name], f"{toml_path}: {f.name}")
             source[f.name] = "toml"
 
     instance = Path(values.get("instance_dir", "instance")).resolve()
@@ -366,9 +310,9 @@ def load_settings(
     values.setdefault("database_url", f"sqlite:///{instance / 'idp.db'}")
     values.setdefault("audit_checkpoint_dir", str(instance / "audit-checkpoints"))
     values.setdefault("issuer", Settings.issuer)
-    _check_issuer(values["issuer"])
+    check_issuer(values["issuer"])
     # Outside loopback several nodes may serve the issuer: none may make up its own secrets.
-    loopback = _is_loopback(urlsplit(values["issuer"]).hostname or "")
+    loopback = is_loopback(urlsplit(values["issuer"]).hostname or "")
     if not loopback and (missing := unshared(fields(Settings), values)):
         raise ConfigError(refusal(missing, values["issuer"], instance))
     for f in fields(Settings):
@@ -377,32 +321,13 @@ def load_settings(
             values[f.name] = read_or_generate(instance, f.name, generator(f))
             source[f.name] = "generated"
         if nbytes and f.name in values:
-            _check_hex(f.metadata["env"], values[f.name], nbytes)
+            check_hex(f.metadata["env"], values[f.name], nbytes)
 
     settings = Settings(**values, source=source)
-    _check_database_url(settings.database_url)
-    _check_redis_url(settings.redis_url)
+    check_database_url(settings.database_url)
+    check_redis_url(settings.redis_url)
     if settings.connectors_vendor == "govjson":
-        for name in (
-            "population_registry_url",
-            "enterprise_registry_url",
-            "sms_gateway_url",
-            "face_verifier_url",
-        ):
-            if not getattr(settings, name).startswith(("http://", "https://")):
-                raise ConfigError(
-                    f"IDP_{name.upper()}: required (an http(s) URL) when "
-                    "IDP_CONNECTORS_VENDOR is govjson"
-                )
+        check_connector_urls(settings)
     if settings.session_idle_timeout > settings.session_absolute_timeout:
         raise ConfigError("IDP_SESSION_IDLE_TIMEOUT: must not exceed IDP_SESSION_ABSOLUTE_TIMEOUT")
     return settings
-
-
-def _check_hex(env: str, value: str, nbytes: int) -> None:
-    try:
-        ok = len(bytes.fromhex(value)) == nbytes
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ConfigError(f"{env}: expected {nbytes * 2} hexadecimal characters")
