@@ -105,7 +105,11 @@ def test_every_negative_outcome_reads_the_same(guarded: Guarded):
     masked = f"{holder['phone'][:3]}****{holder['phone'][-4:]}"
     for page in pages.values():
         assert masked not in page.text and holder["phone"][-4:] not in page.text
-    typed = re.compile(r'(<input id="(?:name|id_number)"[^>]*value=")[^"]*"')
+    # Alike but for what the person typed and the CSRF token (signed with the second it
+    # was made, so it changes when the four pages straddle a second).
+    typed = re.compile(
+        r'(<input (?:id="(?:name|id_number)"|type="hidden" name="csrf_token")[^>]*value=")[^"]*"'
+    )
     assert len({typed.sub(r"\1", page.text) for page in pages.values()}) == 1  # alike
     assert level(guarded, attacker["id"]) == 2
 
